@@ -1,0 +1,32 @@
+# agentscaling: the two commands are `make reproduce` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+PRESET ?= cpu
+OUT    ?= reports/$(PRESET)
+
+.PHONY: setup test reproduce clean-reports bench
+
+# Idempotent: the stamp file is rebuilt only when pyproject.toml changes.
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first: 2.13.0 is the CPU build on this machine's disk; anything else pulls a CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev,notebooks]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+test: setup
+	$(PY) -m pytest -q
+
+reproduce: setup
+	$(PY) -m agentscaling reproduce --preset $(PRESET) --out $(OUT)
+
+bench: setup
+	$(PY) benchmarks/train_throughput.py --quick
+
+clean-reports:
+	rm -rf reports/smoke

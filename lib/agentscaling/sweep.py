@@ -1,0 +1,128 @@
+"""Resumable sweeps: train every size of a study once, skipping finished runs and resuming partial
+ones from their checkpoint. Any executor with `submit(fn, *args) -> future` works (in-process by
+default, a local process pool, or a Dask `distributed.Client` for many machines)."""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Protocol
+
+from .store import Run, RunStore
+from .studies import SizeSpec, Study
+
+
+class Executor(Protocol):
+    def submit(self, fn, *args, **kwargs) -> cf.Future: ...
+
+
+class InProcessExecutor:
+    """Runs each job immediately in this process (the default: one run at a time)."""
+
+    def submit(self, fn, *args, **kwargs) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # noqa: BLE001 - handed to the caller through the future
+            fut.set_exception(e)
+        return fut
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def process_executor(workers: int, threads_per_worker: int = 1) -> cf.ProcessPoolExecutor:
+    """A local pool; on 2 cores two 1-thread workers beat one 2-thread process (docs/machine notes)."""
+    import multiprocessing as mp
+
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                  initializer=_init_worker, initargs=(threads_per_worker,))
+
+
+def open_size_run(study: Study, size: SizeSpec, store: RunStore) -> Run:
+    return store.open_run(study.name, study.run_config(size), label=size.label)
+
+
+def train_size(study: Study, size: SizeSpec, store_root: str, progress: bool = False, device: str = "cpu") -> dict[str, Any]:
+    """Train (or resume, or skip) one size of a study. Returns the run's final status dict."""
+    import torch
+
+    from .model.gpt import GPT, GPTConfig
+    from .tasks import build_task
+    from .train import TrainConfig, train
+
+    store = RunStore(store_root)
+    run = open_size_run(study, size, store)
+    if run.status in ("done", "diverged"):
+        return {"run_id": run.id, "status": run.status, "skipped": True}
+    try:
+        task = build_task(study, device=device)
+        if task.vocab_size != study.vocab_size:
+            raise ValueError(f"study {study.name} declares vocab {study.vocab_size} but its data has {task.vocab_size}")
+        counts = study.counts(size)
+        steps = study.steps(size)
+        cfg = TrainConfig(lr=size.lr, steps=steps, warmup_steps=study.warmup_steps(size), schedule=study.schedule,
+                          weight_decay=study.weight_decay, grad_clip=study.grad_clip, seed=study.seed,
+                          n_log=study.n_log, precision=study.precision, device=device, progress=progress,
+                          checkpoint_every_s=float(os.environ.get("AGENTSCALING_CHECKPOINT_S", 60)))
+        if not run.config_path.exists():
+            run.write_config(study.run_config(size), extra={
+                "size_label": size.label, "preset": study.preset, "description": study.description,
+                "counts": {**counts, "tokens_per_update": study.tokens_per_update,
+                           "D_planned": steps * task.inputs_per_batch,
+                           "epochs_planned": steps * task.inputs_per_batch / task.epoch_inputs},
+                "task": task.info, "train_config": asdict(cfg),
+            })
+        torch.manual_seed(study.seed)
+        model = (task.build_model or GPT)(GPTConfig(vocab_size=task.vocab_size, context=task.context,
+                                                     n_layer=size.shape.n_layer, n_head=size.shape.n_head,
+                                                     n_embd=size.shape.n_embd))
+        result = train(model, task.loss_fn, task.batch_fn, cfg, run=run, val_fn=task.val_fn,
+                       inputs_per_batch=task.inputs_per_batch, supervised_per_batch=task.supervised_per_batch,
+                       n_params=int(counts["N"]), flops_per_input_attn=counts["flops_per_input_attn"],
+                       epoch_inputs=task.epoch_inputs)
+        if result.status == "done":
+            from .io import atomic_torch_save
+
+            atomic_torch_save(run.path / "model.pt", model.state_dict())
+            run.set_status("done", f"{result.steps_done} steps, final loss {result.final_loss:.4f}",
+                           wall_s=result.wall_s)
+            result.message = run.status_info["message"]
+            run.drop_checkpoint()
+        else:
+            run.set_status(result.status, result.message, wall_s=result.wall_s)
+        return {"run_id": run.id, "status": result.status, "message": result.message, "final_loss": result.final_loss}
+    except Exception as e:
+        run.set_status("failed", f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
+        raise
+
+
+def sweep(study: Study, store: str | os.PathLike, executor: Executor | None = None, progress: bool = False,
+          device: str = "cpu") -> list[dict[str, Any]]:
+    """Train every size of `study` into `store`; returns one status dict per size (largest last)."""
+    executor = executor or InProcessExecutor()
+    store_root = str(Path(store))
+    outer = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        outer = tqdm(total=len(study.sizes), desc=study.name, unit="run")
+    futures = [(size, executor.submit(train_size, study, size, store_root, progress, device)) for size in study.sizes]
+    results = []
+    for size, fut in futures:
+        try:
+            res = fut.result()
+        except Exception as e:  # recorded as failed in the store; keep going with the other sizes
+            res = {"status": "failed", "message": f"{type(e).__name__}: {e}"}
+        res["size"] = size.label
+        results.append(res)
+        if outer is not None:
+            outer.update(1)
+    if outer is not None:
+        outer.close()
+    return results

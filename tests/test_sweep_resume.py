@@ -1,0 +1,112 @@
+"""A sweep killed with SIGKILL mid-run and started again finishes every run once, reuses finished
+runs, resumes the partial one from its checkpoint, and leaves no half-written file."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agentscaling.store import RunStore, load_runs, run_summaries
+
+STUDY = "lm-shakespeare-dense"
+
+
+def cli(*args, env=None, **kw):
+    return subprocess.run([sys.executable, "-m", "agentscaling", *args], capture_output=True, text=True,
+                          env=env, **kw)
+
+
+def _env(root):
+    env = dict(os.environ, AGENTSCALING_CHECKPOINT_S="0.3", PYTHONPATH=str(root / "lib"))
+    return env
+
+
+def test_sigkill_mid_sweep_then_resume(tmp_path, project_root):
+    store = tmp_path / "store"
+    env = _env(project_root)
+    proc = subprocess.Popen([sys.executable, "-m", "agentscaling", "sweep", STUDY, "--preset", "smoke",
+                             "--store", str(store), "--no-progress"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # wait until one run is done and a later one has written a checkpoint, then kill -9
+    deadline = time.time() + 120
+    victim = None
+    while time.time() < deadline and victim is None:
+        runs = list(RunStore(store).runs(STUDY))
+        done = [r for r in runs if r.status == "done"]
+        partial = [r for r in runs if r.status == "running" and r.checkpoint_path.exists()]
+        if done and partial:
+            victim = partial[0]
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert victim is not None, "sweep never reached a state with a finished run and a checkpointed one"
+    before = {r.id: (r.path / "model.pt").stat().st_mtime_ns for r in RunStore(store).runs(STUDY) if r.status == "done"}
+    ckpt_step = victim.load_checkpoint()["step"]
+    assert ckpt_step > 0
+
+    res = cli("sweep", STUDY, "--preset", "smoke", "--store", str(store), "--no-progress", env=env)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.count("already finished") == len(before)
+
+    runs = list(RunStore(store).runs(STUDY))
+    assert len(runs) == 4 and all(r.status == "done" for r in runs)
+    for r in runs:  # finished runs were reused, not retrained
+        if r.id in before:
+            assert (r.path / "model.pt").stat().st_mtime_ns == before[r.id]
+        assert not r.checkpoint_path.exists()
+        curve = r.read_curve()
+        assert curve["step"].is_unique and curve["step"].is_monotonic_increasing
+        assert curve["step"].iloc[-1] == r.read_config()["config"]["steps"]
+    leftovers = [p for p in store.rglob("*") if p.name.endswith(".tmp")]
+    assert leftovers == []
+
+    # the resumed run's curve equals an uninterrupted run of the same size
+    label = victim.read_config()["size_label"]
+    fresh = tmp_path / "fresh"
+    res = cli("sweep", STUDY, "--preset", "smoke", "--store", str(fresh), "--sizes", label, "--no-progress", env=env)
+    assert res.returncode == 0, res.stderr
+    a = RunStore(store).open_run(STUDY, json.loads(victim.config_path.read_text())["config"], label).read_curve()
+    b = next(RunStore(fresh).runs(STUDY)).read_curve()
+    assert a["step"].tolist() == b["step"].tolist()
+    np.testing.assert_allclose(a["train_loss"], b["train_loss"], rtol=1e-9)
+    np.testing.assert_allclose(a["val_loss"], b["val_loss"], rtol=1e-9)
+
+
+def test_runs_json_and_load_runs(tmp_path, project_root):
+    store = tmp_path / "s"
+    env = _env(project_root)
+    res = cli("sweep", STUDY, "--preset", "smoke", "--store", str(store), "--no-progress", env=env)
+    assert res.returncode == 0, res.stderr
+    res = cli("runs", "--store", str(store), "--json", env=env)
+    rows = json.loads(res.stdout)
+    assert len(rows) >= 4
+    for r in rows:
+        assert {"run_id", "study", "status", "N", "D", "C", "final_loss"} <= set(r)
+        assert r["C"] == 6 * r["N"] * r["D"]
+    rows = sorted(rows, key=lambda r: r["N"])
+    losses = [r["final_loss"] for r in rows]
+    assert losses == sorted(losses, reverse=True), losses  # bigger models reach lower loss
+
+    df = load_runs(store, STUDY)
+    assert {"run_id", "N", "D", "C", "loss", "train_loss", "val_loss", "step", "epochs"} <= set(df.columns)
+    assert df.groupby("run_id")["N"].nunique().eq(1).all()
+    cfg = json.loads(next(Path(rows[0]["path"]).glob("config.json")).read_text())
+    assert {"config", "environment", "counting_conventions", "counts"} <= set(cfg)
+    assert cfg["environment"]["torch"]
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
+    for args in (["sweep", "no-such-study", "--preset", "smoke"],
+                 ["sweep", STUDY, "--preset", "huge"],
+                 ["sweep", STUDY, "--preset", "smoke", "--sizes", "7T", "--store", str(tmp_path)],
+                 ["reproduce", "--preset", "smoke", "--notebooks", "99_nothing", "--out", str(tmp_path)]):
+        res = cli(*args)
+        assert res.returncode == 2, (args, res.stdout, res.stderr)
+        lines = [ln for ln in res.stderr.strip().splitlines() if ln]
+        assert len(lines) == 1 and lines[0].startswith("agentscaling: error:"), res.stderr
