@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -63,13 +64,13 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [to_jsonable(v) for v in obj]
     if isinstance(obj, np.generic):
-        return obj.item()
+        return to_jsonable(obj.item())
     if isinstance(obj, np.ndarray):
-        return obj.tolist()
+        return to_jsonable(obj.tolist())
     if isinstance(obj, Path):
         return str(obj)
-    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
-        return None if obj != obj else (1e308 if obj > 0 else -1e308)
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None  # JSON has no NaN/inf; null means "no value"
     return obj
 
 

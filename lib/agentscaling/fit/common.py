@@ -1,0 +1,190 @@
+"""Pieces every fitting method shares: the warning class, estimates with intervals, bootstrap
+bookkeeping, and the log-log line fit that turns (C, N_opt) points into N_opt ∝ C^a."""
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from ..io import to_jsonable
+
+
+class FitWarning(UserWarning):
+    """The data or the optimiser cannot fully support a fitted number (it is still returned)."""
+
+
+def _caller_stacklevel() -> int:
+    """Stack level of the first frame outside the agentscaling package, so that a FitWarning points
+    at the user's call rather than at our internals (or decorators)."""
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(pkg):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def emit(messages: Iterable[str]) -> tuple[str, ...]:
+    """Emit each message as a FitWarning and return them as a tuple (for the result object)."""
+    out = tuple(dict.fromkeys(messages))  # de-duplicate, keep order
+    level = _caller_stacklevel()
+    for msg in out:
+        warnings.warn(msg, FitWarning, stacklevel=level)
+    return out
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A fitted number with its bootstrap percentile interval (lo/hi are None without a bootstrap)."""
+
+    value: float
+    lo: float | None = None
+    hi: float | None = None
+    se: float | None = None
+
+    def to_dict(self) -> dict[str, float | None]:
+        return {"value": _f(self.value), "ci_lo": _f(self.lo), "ci_hi": _f(self.hi), "se": _f(self.se)}
+
+    def contains(self, x: float) -> bool:
+        if self.lo is None or self.hi is None:
+            raise ValueError("no interval: fit with bootstrap > 0")
+        return self.lo <= x <= self.hi
+
+
+def jsonable(obj: Any) -> Any:
+    """io.to_jsonable, applied twice: its numpy-scalar branch returns float('nan') unchanged (so
+    json would write NaN); the second pass turns those into None like Python floats."""
+    return to_jsonable(to_jsonable(obj))
+
+
+def _f(x: float | None) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return None if not np.isfinite(x) else x
+
+
+@dataclass(frozen=True)
+class BootstrapInfo:
+    """What the bootstrap did. `samples` holds one array per coefficient (NaN where a replicate
+    failed); it is kept in memory for charts but left out of to_dict() unless asked for."""
+
+    replicates: int
+    unit: str  # "run" or "point": what was resampled with replacement
+    n_units: int
+    ci_level: float
+    seed: int | None
+    converged_fraction: float  # replicates whose optimiser converged (1.0 for closed-form fits)
+    valid_fraction: float  # replicates that produced every coefficient
+    samples: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+
+    def to_dict(self, with_samples: bool = False) -> dict[str, Any]:
+        d = {
+            "replicates": self.replicates,
+            "unit": self.unit,
+            "n_units": self.n_units,
+            "ci_level": self.ci_level,
+            "seed": self.seed,
+            "converged_fraction": self.converged_fraction,
+            "valid_fraction": self.valid_fraction,
+        }
+        if with_samples:
+            d["samples"] = {k: jsonable(np.asarray(v)) for k, v in self.samples.items()}
+        return d
+
+
+def estimates_from_samples(point: Mapping[str, float], samples: Mapping[str, np.ndarray] | None,
+                           ci_level: float, mask: np.ndarray | None = None) -> dict[str, Estimate]:
+    """Percentile intervals (and SD as `se`) from bootstrap samples; NaN replicates are ignored.
+    `mask` selects the replicates to use (e.g. only converged ones)."""
+    out: dict[str, Estimate] = {}
+    q = (100 * (1 - ci_level) / 2, 100 * (1 + ci_level) / 2)
+    for name, value in point.items():
+        s = None if samples is None else samples.get(name)
+        if s is None:
+            out[name] = Estimate(float(value))
+            continue
+        s = np.asarray(s, float)
+        if mask is not None:
+            s = s[mask]
+        s = s[np.isfinite(s)]
+        if s.size < 2:
+            out[name] = Estimate(float(value), float("nan"), float("nan"), float("nan"))
+            continue
+        lo, hi = np.percentile(s, q)
+        out[name] = Estimate(float(value), float(lo), float(hi), float(np.std(s, ddof=1)))
+    return out
+
+
+@dataclass(frozen=True)
+class FitResultBase:
+    """Shared JSON layout: method, coefficients (value + CI), convergence, bootstrap, warnings."""
+
+    method: str
+    estimates: Mapping[str, Estimate]
+    converged: bool
+    warnings: tuple[str, ...]
+    bootstrap: BootstrapInfo | None
+
+    def __getitem__(self, name: str) -> float:
+        return self.estimates[name].value
+
+    def ci(self, name: str) -> tuple[float | None, float | None]:
+        e = self.estimates[name]
+        return e.lo, e.hi
+
+    def _extra(self) -> dict[str, Any]:
+        return {}
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "method": self.method,
+            "coefficients": {k: v.to_dict() for k, v in self.estimates.items()},
+            "converged": bool(self.converged),
+            "bootstrap": None if self.bootstrap is None else self.bootstrap.to_dict(),
+            "warnings": list(self.warnings),
+        }
+        d.update(jsonable(self._extra()))
+        return d
+
+    def to_frame(self):
+        """The coefficients as a small table (value, ci_lo, ci_hi, se)."""
+        import pandas as pd
+
+        return pd.DataFrame({k: v.to_dict() for k, v in self.estimates.items()}).T
+
+
+# ---------------------------------------------------------------------------------------------
+# Log-log line fits: log y = log y0 + slope * log x, one fit or many (bootstrap) at once.
+# ---------------------------------------------------------------------------------------------
+
+def loglog_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares line of log y on log x; returns (slope, prefactor y0) for y = y0 * x^slope."""
+    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    slope, intercept = np.polyfit(lx, ly, 1)
+    return float(slope), float(np.exp(intercept))
+
+
+def loglog_lines_batched(lx: np.ndarray, ly: np.ndarray, valid: np.ndarray,
+                         min_points: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Many least-squares lines at once. lx: (G,) shared abscissae; ly: (K, G) ordinates; valid:
+    (K, G) mask. Returns (slope, intercept) arrays of shape (K,), NaN where fewer than
+    `min_points` points are valid or all valid x coincide."""
+    v = valid.astype(float)
+    n = v.sum(1)
+    ly0 = np.where(valid, ly, 0.0)
+    sx = v @ lx
+    sy = ly0.sum(1)
+    sxx = v @ (lx * lx)
+    sxy = ly0 @ lx
+    den = n * sxx - sx * sx
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (n * sxy - sx * sy) / den
+        intercept = (sy - slope * sx) / n
+    bad = (n < min_points) | (np.abs(den) <= 1e-12 * np.maximum(n * sxx, 1e-300))
+    slope[bad] = np.nan
+    intercept[bad] = np.nan
+    return slope, intercept

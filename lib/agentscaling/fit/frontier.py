@@ -1,0 +1,253 @@
+"""Frontier fit (Chinchilla's Approach 1; the paper's preferred method, paper.md §5.1).
+
+1. A log-uniform grid of compute values (100 points) over the range where curves overlap: where at
+   least two curves coexist (from the second-smallest first logged C to the second-largest last
+   logged C; curves.overlap_range), narrowed by default to where the sweep brackets the optimum
+   (the frontier model is neither the smallest nor the largest size); or over [c_min, c_max].
+2. At each grid C, every run that reached C is read there (log-log interpolation by default, or
+   the nearest logged point), and the lowest-loss run gives N_opt(C).
+3. D_opt(C) = C / (6 N_opt(C)), which is why D_opt shows a sawtooth.
+4. Straight lines of log N_opt and log D_opt on log C give N_opt = a0 C^a and D_opt = b0 C^b
+   (b = 1 - a up to floating point, because D_opt is defined through C = 6 N D).
+
+The bootstrap resamples runs: a replicate keeps the runs it drew (duplicates do not change an
+argmin), recomputes the frontier on the same grid and refits the lines, all vectorised.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import UserError
+from .bootstrap import DEFAULT_REPLICATES, run_counts
+from .common import (BootstrapInfo, FitResultBase, emit, estimates_from_samples, loglog_lines_batched)
+from .curves import RunCurves, overlap_range
+from .data import Columns, Points, prepare_points, require_sizes
+
+MIN_FRONTIER_MODELS = 3
+
+
+@dataclass(frozen=True)
+class FrontierFit(FitResultBase):
+    """estimates: a, b (exponents) and a0, b0 (prefactors) of N_opt = a0 C^a, D_opt = b0 C^b.
+    frontier: one row per grid point (C, N_opt, D_opt, loss_opt, run). models_on_frontier: the
+    distinct N values that are optimal somewhere on the grid."""
+
+    frontier: pd.DataFrame = field(repr=False)
+    models_on_frontier: tuple[float, ...]
+    c_range: tuple[float, float]
+    c_range_source: str  # "bracketed" (default), "overlap" or "user"
+    bracketed_range: tuple[float, float]  # where the frontier is neither the smallest nor the largest N
+    read: str
+    n_runs: int
+    points: Points = field(repr=False, compare=False)
+    curves: RunCurves = field(repr=False, compare=False)
+
+    @property
+    def a(self) -> float:
+        return self["a"]
+
+    @property
+    def b(self) -> float:
+        return self["b"]
+
+    def n_opt(self, C):
+        return self["a0"] * np.asarray(C, float) ** self["a"]
+
+    def d_opt(self, C):
+        return self["b0"] * np.asarray(C, float) ** self["b"]
+
+    def line_band(self, C, which: str = "N") -> pd.DataFrame:
+        """Pointwise percentile band of the fitted line at C from the bootstrap (for charts)."""
+        C = np.asarray(C, float)
+        k = "a" if which == "N" else "b"
+        centre = (self.n_opt if which == "N" else self.d_opt)(C)
+        if self.bootstrap is None:
+            return pd.DataFrame({"C": C, "value": centre, "lo": np.nan, "hi": np.nan})
+        s, p = self.bootstrap.samples[k], self.bootstrap.samples[k + "0"]
+        ok = np.isfinite(s) & np.isfinite(p)
+        lines = p[ok, None] * C[None, :] ** s[ok, None]
+        q = (100 * (1 - self.bootstrap.ci_level) / 2, 100 * (1 + self.bootstrap.ci_level) / 2)
+        lo, hi = np.percentile(lines, q, axis=0) if ok.any() else (np.full(C.size, np.nan),) * 2
+        return pd.DataFrame({"C": C, "value": centre, "lo": lo, "hi": hi})
+
+    def _extra(self):
+        return {"n_models_on_frontier": len(self.models_on_frontier),
+                "models_on_frontier": list(self.models_on_frontier), "c_range": list(self.c_range),
+                "c_range_source": self.c_range_source,
+                "bracketed_range": list(self.bracketed_range), "grid_points": len(self.frontier), "read": self.read,
+                "n_runs": self.n_runs, "n_points": len(self.points), "resample_unit": self.points.unit,
+                "derived_columns": list(self.points.derived)}
+
+
+def _frontier_from_matrix(M: np.ndarray, N_runs: np.ndarray):
+    """Argmin run per grid row of M (G, R) with NaN = not reached; returns (run index or -1, loss)."""
+    filled = np.where(np.isnan(M), np.inf, M)
+    idx = filled.argmin(-1)
+    best = np.take_along_axis(filled, idx[..., None], -1)[..., 0]
+    idx = np.where(np.isfinite(best), idx, -1)
+    return idx, np.where(np.isfinite(best), best, np.nan)
+
+
+def fit_frontier(df: pd.DataFrame, columns: Columns | None = None, *, c_min: float | None = None,
+                 c_max: float | None = None, n_grid: int = 100, read: str = "interpolate",
+                 bootstrap: int = DEFAULT_REPLICATES, ci_level: float = 0.95, seed: int | None = 0,
+                 grid_range: str = "bracketed", drop_highest_loss: int = 0, dropna: bool = False) -> FrontierFit:
+    """Fit N_opt ∝ C^a and D_opt ∝ C^b on the loss-vs-compute frontier (see module doc). Without a
+    run column each distinct N is taken as one run (one curve per size).
+
+    The grid spans [c_min, c_max] when both are given. Otherwise it starts from the overlap range
+    (where >= 2 curves coexist; a missing c_min or c_max comes from it), and with
+    grid_range="bracketed" (default, when neither bound is given) it is narrowed to where the
+    frontier model is neither the smallest nor the largest size: outside that range the true
+    optimum may lie beyond the sampled sizes, the frontier sticks to the extreme size, and the
+    fitted a is biased towards 0. If fewer than 3 sizes remain, the overlap range is kept (with a
+    warning). grid_range="overlap" keeps the overlap range, with warnings where the ends are long.
+    """
+    points = prepare_points(df, columns, runs_when_missing="N", drop_highest_loss=drop_highest_loss, dropna=dropna)
+    msgs = list(points.notes)
+    require_sizes(points, 2, "the frontier fit")
+    if np.ptp(np.log(points.C)) <= 1e-12:
+        raise UserError("all points are at one compute budget; the frontier fit needs loss curves logged over "
+                        "a range of compute (use the isoFLOP or parametric fit for single-budget data)")
+    if points.unit == "N":
+        msgs.append("no run column: each distinct N is treated as one run (one loss curve per size)")
+    curves = RunCurves.from_points(points)
+    single = np.mean([x.size == 1 for x in curves.log_c])
+    if single > 0.5:
+        msgs.append(f"{single:.0%} of runs have a single logged point; the frontier method needs loss curves (a single "
+                    "point is only read at its exact C). Consider the parametric or isoFLOP fit")
+    if grid_range not in ("bracketed", "overlap"):
+        raise UserError(f"grid_range must be 'bracketed' or 'overlap'; got {grid_range!r}")
+    if n_grid < 3:
+        raise UserError("n_grid must be at least 3")
+    if c_min is not None and c_max is not None:
+        lo, hi, source = float(c_min), float(c_max), "user"
+    else:
+        lo, hi = overlap_range(curves)
+        lo, hi = (lo if c_min is None else float(c_min)), (hi if c_max is None else float(c_max))
+        source = "overlap" if (c_min is None and c_max is None) else "user"
+    _check_range(lo, hi)
+    grid, M, idx, best = _frontier_on(curves, lo, hi, n_grid, read)
+    if source == "overlap" and grid_range == "bracketed":
+        ok = idx >= 0
+        br = _bracketed_range(grid[ok], curves.N[idx[ok]], curves.N)
+        inner = ok & (grid >= br[0]) & (grid <= br[1]) if np.isfinite(br[0]) else np.zeros_like(ok)
+        n_inner = np.unique(curves.N[idx[inner]]).size if inner.any() else 0
+        if n_inner >= MIN_FRONTIER_MODELS and br[1] > br[0]:
+            lo, hi, source = br[0], br[1], "bracketed"
+            grid, M, idx, best = _frontier_on(curves, lo, hi, n_grid, read)
+        else:
+            msgs.append(f"only {n_inner} model size(s) are optimal away from the smallest and largest sizes; the grid "
+                        "keeps the whole overlap range, whose ends are biased towards the extreme sizes")
+    keep = idx >= 0
+    if not keep.all():
+        msgs.append(f"{int((~keep).sum())} of {n_grid} grid points have no run that reached them; dropped")
+    if keep.sum() < 2:
+        raise UserError("fewer than two grid points have any run; choose c_min/c_max inside the logged compute")
+    C = grid[keep]
+    run_opt = idx[keep]
+    N_opt = curves.N[run_opt]
+    D_opt = C / (6.0 * N_opt)
+    frontier = pd.DataFrame({"C": C, "N_opt": N_opt, "D_opt": D_opt, "loss_opt": best[keep],
+                             "run": [curves.labels[i] for i in run_opt]})
+    models = tuple(sorted(set(map(float, N_opt))))
+    bracketed = _bracketed_range(C, N_opt, curves.N)
+    if source != "bracketed":
+        msgs += _edge_warnings(C, bracketed)
+    if len(models) < MIN_FRONTIER_MODELS:
+        msgs.append(f"only {len(models)} distinct model size(s) on the frontier (< {MIN_FRONTIER_MODELS}); a and b "
+                    "rest on too few models to be trusted")
+    lC = np.log(C)
+    ones = np.ones((1, C.size), bool)
+    sa, ia = loglog_lines_batched(lC, np.log(N_opt)[None], ones)
+    sb, ib = loglog_lines_batched(lC, np.log(D_opt)[None], ones)
+    point = {"a": float(sa[0]), "b": float(sb[0]), "a0": float(np.exp(ia[0])), "b0": float(np.exp(ib[0]))}
+
+    estimates = estimates_from_samples(point, None, ci_level)
+    boot = None
+    if bootstrap:
+        samples, valid = _bootstrap(M[keep], curves.N, lC, bootstrap, seed)
+        frac = float(valid.mean())
+        if frac < 0.9:
+            msgs.append(f"only {frac:.1%} of bootstrap replicates had >= 2 models on the frontier; intervals use those")
+        boot = BootstrapInfo(replicates=bootstrap, unit=points.unit, n_units=curves.n_runs, ci_level=ci_level,
+                             seed=seed, converged_fraction=1.0, valid_fraction=frac, samples=samples)
+        estimates = estimates_from_samples(point, samples, ci_level, mask=valid)
+    return FrontierFit(method="frontier", estimates=estimates, converged=True, warnings=emit(msgs), bootstrap=boot,
+                       frontier=frontier, models_on_frontier=models, c_range=(float(lo), float(hi)),
+                       c_range_source=source, bracketed_range=bracketed, read=read, n_runs=curves.n_runs, points=points, curves=curves)
+
+
+def _check_range(lo: float, hi: float) -> None:
+    if not (lo > 0 and hi > lo):
+        raise UserError(f"the frontier's compute range is empty (c_min={lo:.4g}, c_max={hi:.4g}); the curves do not "
+                        "overlap there. Pass --c-min/--c-max inside the logged range, or use the parametric fit")
+
+
+def _frontier_on(curves: RunCurves, lo: float, hi: float, n_grid: int, read: str):
+    grid = np.geomspace(lo, hi, n_grid)
+    M = curves.read(grid, read)
+    idx, best = _frontier_from_matrix(M, curves.N)
+    return grid, M, idx, best
+
+
+def _bracketed_range(C: np.ndarray, N_opt: np.ndarray, N_all: np.ndarray) -> tuple[float, float]:
+    """The C range where the frontier model is neither the smallest nor the largest size run: outside
+    it the true optimum may lie beyond the sampled sizes, which flattens the N_opt line."""
+    inner = (N_opt > N_all.min()) & (N_opt < N_all.max())
+    if not inner.any():
+        return (float("nan"), float("nan"))
+    return float(C[inner][0]), float(C[inner][-1])
+
+
+EDGE_FRACTION = 0.2
+
+
+def _edge_warnings(C: np.ndarray, bracketed: tuple[float, float]) -> list[str]:
+    lo, hi = np.log(C[0]), np.log(C[-1])
+    if not np.isfinite(bracketed[0]):
+        return ["the frontier never leaves the smallest or largest model size; the sweep does not bracket the "
+                "optimum anywhere on the grid"]
+    msgs = []
+    f_lo = (np.log(bracketed[0]) - lo) / (hi - lo)
+    f_hi = (hi - np.log(bracketed[1])) / (hi - lo)
+    if f_lo > EDGE_FRACTION:
+        msgs.append(f"the smallest model is on the frontier for C < {bracketed[0]:.3g} ({f_lo:.0%} of the grid in "
+                    "log C), where the optimum may be smaller than any model run; this flattens N_opt (consider "
+                    f"--c-min {bracketed[0]:.3g})")
+    if f_hi > EDGE_FRACTION:
+        msgs.append(f"the largest model is on the frontier for C > {bracketed[1]:.3g} ({f_hi:.0%} of the grid in "
+                    "log C), where the optimum may be larger than any model run; this flattens N_opt (consider "
+                    f"--c-max {bracketed[1]:.3g})")
+    return msgs
+
+
+def _bootstrap(M: np.ndarray, N_runs: np.ndarray, lC: np.ndarray, replicates: int, seed: int | None,
+               chunk: int = 4_000_000):
+    """Vectorised frontier bootstrap. Returns coefficient samples (plus the per-replicate frontier
+    N_opt and loss on the grid, for the compute-law bootstrap) and the valid mask."""
+    G, R = M.shape
+    present = run_counts(R, replicates, seed) > 0
+    N_opt = np.full((replicates, G), np.nan)
+    L_opt = np.full((replicates, G), np.nan)
+    step = max(1, chunk // max(1, G * R))
+    for s in range(0, replicates, step):
+        pk = present[s:s + step]
+        Mk = np.where(pk[:, None, :], M[None], np.nan)
+        idx, best = _frontier_from_matrix(Mk, N_runs)
+        N_opt[s:s + step] = np.where(idx >= 0, N_runs[idx.clip(0)], np.nan)
+        L_opt[s:s + step] = best
+    ok = np.isfinite(N_opt)
+    logN = np.log(np.where(ok, N_opt, 1.0))
+    n_models = np.array([np.unique(row[np.isfinite(row)]).size for row in N_opt])
+    sa, ia = loglog_lines_batched(lC, logN, ok)
+    logD = np.log(np.exp(lC)[None] / 6.0) - logN
+    sb, ib = loglog_lines_batched(lC, logD, ok)
+    valid = (n_models >= 2) & np.isfinite(sa)
+    samples = {"a": np.where(valid, sa, np.nan), "b": np.where(valid, sb, np.nan),
+               "a0": np.where(valid, np.exp(ia), np.nan), "b0": np.where(valid, np.exp(ib), np.nan),
+               "N_opt_grid": N_opt, "loss_opt_grid": L_opt, "n_models": n_models.astype(float)}
+    return samples, valid
