@@ -187,7 +187,9 @@ def epochs_table(store, names: Iterable[str], preset: str) -> pd.DataFrame:
 
     rows = [r for n in names for r in run_summaries(resolve_store(store, preset), n)]
     cols = ["study", "size", "status", "N", "D", "C", "epochs", "final_train_loss", "final_val_loss", "wall_s"]
-    return pd.DataFrame(rows)[cols] if rows else pd.DataFrame(columns=cols)
+    df = pd.DataFrame(rows)[cols] if rows else pd.DataFrame(columns=cols)
+    df["beyond 4 epochs"] = df["epochs"].astype(float) > 4.0  # the paper's "infinite data" bound
+    return df
 
 
 def summary(all_fits: Iterable[StudyFits]) -> dict[str, Any]:
@@ -253,3 +255,17 @@ def reading(all_fits: list[StudyFits], labels: list[str], methods: Iterable[str]
                  f"second (runs resampled with replacement). {warned} fit warning(s) were raised; they are "
                  "listed below and qualify these numbers.")
     return "\n".join(lines)
+
+
+def notebook_summary(preset: str, store, all_fits: list[StudyFits], labels: list[str], methods: Iterable[str]) -> dict[str, Any]:
+    """What a study notebook saves to summary.json: coefficients with CIs beside the paper's, every
+    fit in full, and the ordering statements (per N convention)."""
+    table = coefficient_table(all_fits)
+    orderings: dict[str, str] = {}
+    for conv in dict.fromkeys(sf.n_convention for sf in all_fits):
+        group = [sf for sf in all_fits if sf.n_convention == conv]
+        for m in methods:
+            orderings[f"{m}[{conv}]"] = ordering_statement(group, m, labels)
+    return {"preset": preset, "store": str(store),
+            "coefficients": table.drop(columns=["a (95% CI)", "b (95% CI)"], errors="ignore").to_dict("records"),
+            "fits": summary(all_fits), "orderings": orderings}

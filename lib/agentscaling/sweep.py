@@ -90,6 +90,11 @@ def train_size(study: Study, size: SizeSpec, store_root: str, progress: bool = F
             from .io import atomic_torch_save
 
             atomic_torch_save(run.path / "model.pt", model.state_dict())
+            last = result.curve.iloc[-1]
+            run.update_config(result={"steps": result.steps_done, "D": int(last["D"]), "C": float(last["C"]),
+                                      "epochs": float(last["epochs"]), "final_loss": float(last["loss"]),
+                                      "final_train_loss": float(last["train_loss"]), "wall_s": result.wall_s,
+                                      "beyond_4_epochs": bool(last["epochs"] > 4.0)})
             run.set_status("done", f"{result.steps_done} steps, final loss {result.final_loss:.4f}",
                            wall_s=result.wall_s)
             result.message = run.status_info["message"]
