@@ -6,6 +6,7 @@ fit sees (done runs; the warmup transient dropped), runs each fitting method wit
 turns results into tables and plain-language statements. Fitting itself lives in `agentscaling.fit`."""
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -25,17 +26,24 @@ def resolve_store(store, preset: str) -> str:
     return str(store) if store else str(default_store(preset))
 
 
-def run_studies(names: Iterable[str], preset: str, store=None, workers: int = 1, progress: bool = True) -> pd.DataFrame:
-    """Sweep each study (finished runs are reused); one row per run with its status."""
-    from .sweep import process_executor, sweep
+def run_studies(names: Iterable[str], preset: str, store=None, workers: int | None = None, progress: bool = True,
+                device: str = "auto") -> pd.DataFrame:
+    """Sweep each study (finished runs are reused); one row per run with its status.
+
+    workers=None picks 1 at smoke and on a GPU, else one 1-thread process per core (at most 2:
+    two 1-thread workers beat one 2-thread process on 2 cores)."""
+    from .sweep import auto_device, process_executor, sweep
 
     store = resolve_store(store, preset)
+    device = auto_device(device)
+    if workers is None:
+        workers = 1 if (preset == "smoke" or device != "cpu") else max(1, min(2, os.cpu_count() or 1))
     rows = []
     executor = process_executor(workers) if workers > 1 else None
     try:
         for name in names:
             study = get_study(name, preset)
-            for r in sweep(study, store, executor=executor, progress=progress):
+            for r in sweep(study, store, executor=executor, progress=progress, device=device):
                 rows.append({"study": name, **{k: r.get(k) for k in ("size", "status", "final_loss", "message")}})
     finally:
         if executor is not None:

@@ -18,6 +18,15 @@ class Executor(Protocol):
     def submit(self, fn, *args, **kwargs) -> cf.Future: ...
 
 
+def auto_device(device: str = "auto") -> str:
+    """"auto" -> "cuda" when a GPU is visible, else "cpu"."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 class InProcessExecutor:
     """Runs each job immediately in this process (the default: one run at a time)."""
 
@@ -111,6 +120,7 @@ def sweep(study: Study, store: str | os.PathLike, executor: Executor | None = No
           device: str = "cpu") -> list[dict[str, Any]]:
     """Train every size of `study` into `store`; returns one status dict per size (largest last)."""
     executor = executor or InProcessExecutor()
+    device = auto_device(device)
     store_root = str(Path(store))
     outer = None
     if progress:

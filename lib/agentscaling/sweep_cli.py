@@ -22,8 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--store", default=None, help="run store directory (default runs/<preset>)")
     p.add_argument("--sizes", default=None, help="comma-separated size labels to train (default all)")
     p.add_argument("--workers", type=int, default=1, help="parallel local worker processes (1 thread each)")
-    p.add_argument("--device", default="cpu", help="torch device (cpu, cuda)")
+    p.add_argument("--device", default="auto", help="torch device: auto (cuda if available), cpu, cuda")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--dry-run", action="store_true",
+                   help="train nothing: print the predicted wall time per size and in total (agentscaling.costmodel; "
+                        "the first call on a machine measures a ~1 min calibration, cached under data/cache/costmodel)")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("runs", help="list runs in a store", description="List the runs of a store.")
@@ -86,6 +89,12 @@ def cmd_sweep(args) -> int:
     if args.workers < 1:
         raise UserError("--workers must be >= 1")
     store = args.store or str(default_store(args.preset))
+    if getattr(args, "dry_run", False):
+        from .costmodel import estimate_sweep, format_estimate
+
+        print(format_estimate(estimate_sweep(study, workers=args.workers, device=args.device, store=store,
+                                             log=lambda m: print(m, file=sys.stderr, flush=True))))
+        return 0
     executor = process_executor(args.workers) if args.workers > 1 else None
     try:
         results = sweep(study, store, executor=executor, progress=not args.no_progress, device=args.device)

@@ -32,6 +32,11 @@ def lr_rule(n_params: float, lr0: float = 3e-3, lr_max: float = 1e-2) -> float:
     return float(min(lr_max, lr0 * (n_params / 1e5) ** -0.25))
 
 
+def precision_for(preset: str) -> str:
+    """One precision per study: fp32 on CPU presets, bf16 autocast on the GPU presets."""
+    return "bf16" if preset in ("gpu", "paper") else "fp32"
+
+
 def _label(n: float) -> str:
     return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}k"
 
@@ -50,7 +55,7 @@ def _shakespeare(preset: str, mask: str, description: str) -> Study:
             "superclass": "lm-shakespeare-superclass"}[mask]
     return Study(name=name, preset=preset, task="lm", data="shakespeare", tokenizer="char", vocab_size=vocab,
                  context=ctx, batch_size=batch, sizes=tuple(sizes), loss_mask=mask, val_sequences=val,
-                 description=description, paper=PAPER_SHAKESPEARE[mask])
+                 description=description, paper=PAPER_SHAKESPEARE[mask], precision=precision_for(preset))
 
 
 @register_study("lm-shakespeare-dense", "Tiny Shakespeare, characters, context 16, loss on all 16 positions (paper §5.1)")
@@ -112,7 +117,7 @@ def _books(preset: str, tokenizer: str) -> Study:
             "Gutenberg books, GPT-2 byte-level BPE (50,257 tokens), context 64")
     return Study(name=name, preset=preset, task="lm", data="books", tokenizer=tokenizer, vocab_size=vocab,
                  context=ctx, batch_size=batch, sizes=tuple(sizes), val_sequences=val, description=desc,
-                 paper=PAPER_BOOKS[tokenizer])
+                 paper=PAPER_BOOKS[tokenizer], precision=precision_for(preset))
 
 
 @register_study("lm-books-char", "Gutenberg books, character tokens, context 64 (paper §5.3, App. B, Fig. 12)")
