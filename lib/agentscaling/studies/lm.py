@@ -14,7 +14,7 @@ SHAKESPEARE_SIZES = (3.81e3, 8.75e3, 6e4, 1.1e5, 2.8e5, 1.08e6, 4.23e6, 16.75e6)
 
 # preset -> (size targets, tokens D per size, batch sequences, val sequences)
 SHAKESPEARE_PRESETS = {
-    "smoke": (SHAKESPEARE_SIZES[:4], 2.0e5, 64, 256),
+    "smoke": (SHAKESPEARE_SIZES[:4], 1.2e5, 64, 128),
     # eight sizes, stopping at the paper's 1.08M (the larger ones cost minutes each on 2 cores)
     "cpu": ((3.81e3, 8.75e3, 2.3e4, 6e4, 1.1e5, 2.8e5, 5.5e5, 1.08e6), 4.0e6, 256, 2048),
     "gpu": (SHAKESPEARE_SIZES, 1.0e8, 512, 8192),
