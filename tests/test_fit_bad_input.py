@@ -116,3 +116,14 @@ def test_derived_columns_follow_c_equals_6nd(good):
 def test_drop_highest_loss_bounds(good):
     with pytest.raises(UserError, match="drop_highest_loss"):
         fit_parametric(good, bootstrap=0, drop_highest_loss=len(good))
+
+
+def test_negative_exponent_gives_nan_allocation_not_complex():
+    """A fit that lands on a negative exponent must report NaN allocations (with its warning),
+    not crash on Python's complex power."""
+    import math
+
+    from agentscaling.fit.law import ParametricLaw
+
+    law = ParametricLaw(E=1.0, A=10.0, B=5.0, alpha=-0.07, beta=0.3)  # base < 0, exponent 1/0.23
+    assert math.isnan(law.G)

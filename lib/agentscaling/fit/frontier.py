@@ -160,6 +160,7 @@ def fit_frontier(df: pd.DataFrame, columns: Columns | None = None, *, c_min: flo
     if len(models) < MIN_FRONTIER_MODELS:
         msgs.append(f"only {len(models)} distinct model size(s) on the frontier (< {MIN_FRONTIER_MODELS}); a and b "
                     "rest on too few models to be trusted")
+    msgs += _past_optimum_warnings(C, run_opt, curves)
     lC = np.log(C)
     ones = np.ones((1, C.size), bool)
     sa, ia = loglog_lines_batched(lC, np.log(N_opt)[None], ones)
@@ -179,6 +180,28 @@ def fit_frontier(df: pd.DataFrame, columns: Columns | None = None, *, c_min: flo
     return FrontierFit(method="frontier", estimates=estimates, converged=True, warnings=emit(msgs), bootstrap=boot,
                        frontier=frontier, models_on_frontier=models, c_range=(float(lo), float(hi)),
                        c_range_source=source, bracketed_range=bracketed, read=read, n_runs=curves.n_runs, points=points, curves=curves)
+
+
+def _past_optimum_warnings(C: np.ndarray, run_opt: np.ndarray, curves: RunCurves) -> list[str]:
+    """The frontier method needs runs trained past their compute-optimal point, so that a larger model
+    overtakes a smaller one while the smaller one is still training. If every model leaves the
+    frontier only because its own curve ends there, no curve was overtaken: the frontier then traces
+    where the runs stop (the budget design) rather than the loss law, and a reflects that design."""
+    left_by_ending = overtaken = 0
+    for j in range(C.size - 1):
+        r, nxt = run_opt[j], run_opt[j + 1]
+        if nxt == r:
+            continue
+        if C[j + 1] > curves.c_last[r] * (1 + 1e-9):
+            left_by_ending += 1
+        else:
+            overtaken += 1
+    if left_by_ending and not overtaken:
+        return [f"no model was overtaken while still training: each of the {left_by_ending} hand-overs on the frontier "
+                "happens where a run's curve ends, so no run went past its compute-optimal point. The frontier traces "
+                "where the runs stop (the budget design), not the loss law; do not read a and b from it (train the "
+                "smaller models longer, or use the parametric fit)"]
+    return []
 
 
 def _check_range(lo: float, hi: float) -> None:

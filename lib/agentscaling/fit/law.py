@@ -34,7 +34,10 @@ class ParametricLaw:
 
     @property
     def G(self) -> float:
-        return (self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta))
+        # numpy power: NaN (not a Python complex) when a fitted exponent is negative and the
+        # allocation formulas do not apply; the fit reports that case with a warning.
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return float(np.float64(self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta)))
 
     def n_opt(self, C):
         return self.G * (np.asarray(C, float) / 6.0) ** self.a
