@@ -145,3 +145,17 @@ def test_variable_projection_solver_matches_curve_fit():
         sse_vp = np.sum((E[i] + k[i] * np.exp(-c[i] * x) - row) ** 2)
         assert ok and sse_vp <= sse_cf * (1 + 1e-8)
         assert c[i] == pytest.approx(p[2], rel=1e-4, abs=1e-6)
+
+
+def test_frontier_warns_when_no_run_went_past_its_optimum():
+    """Runs stopped before their compute-optimal point are never overtaken while training; the
+    frontier then traces where runs stop, and the fit must say so. Runs trained 8x past it must not."""
+    from agentscaling.fit.synthetic import sweep_curves
+
+    law = ParametricLaw(E=1.7, A=400.0, B=400.0, alpha=0.34, beta=0.28)
+    sizes = np.geomspace(1e6, 1e8, 6)
+    msg = "no model was overtaken while still training"
+    short = fit_frontier(sweep_curves(law, sizes, past_optimal=0.5), bootstrap=0)
+    assert any(msg in w for w in short.warnings)
+    long = fit_frontier(sweep_curves(law, sizes, past_optimal=8.0), bootstrap=0)
+    assert not any(msg in w for w in long.warnings)
