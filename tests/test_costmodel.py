@@ -1,0 +1,194 @@
+"""The cost model: fitting, monotone predictions, validation overhead, scheduling, caching, the dry-run."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from agentscaling import costmodel as cm
+from agentscaling.errors import UserError
+from agentscaling.studies import get_study
+
+# A plausible 2-core CPU: 2 ms per step, 0.2 ms per layer, 100 GFLOP/s matmuls, 50 GFLOP/s attention,
+# 3 ns per attention score, 1 ns per elementwise unit, 5 ns per parameter (optimizer); forward-only the
+# same without the optimizer.
+TRAIN = np.array([2e-3, 2e-4, 1e-11, 2e-11, 3e-9, 1e-9, 5e-9])
+EVAL = np.array([1e-3, 1e-4, 1e-11, 2e-11, 1e-9, 1e-9])
+
+
+def synthetic_model(threads=2):
+    return cm.CostModel(train_coef=TRAIN, eval_coef=EVAL, threads=threads)
+
+
+def spec(**kw):
+    base = dict(n_layer=2, n_head=4, n_embd=64, vocab_size=65, context=16, batch=256, supervised=16)
+    return cm.StepSpec(**{**base, **kw})
+
+
+def test_fit_recovers_coefficients_of_synthetic_timings():
+    specs = [spec(n_layer=L, n_embd=d, n_head=d // hd, batch=B, context=T, supervised=S, vocab_size=V)
+             for L in (1, 2, 4) for d in (32, 64, 192) for hd in (16, 32)
+             for (B, T, V, S) in ((256, 16, 65, 16), (32, 256, 1024, 256), (256, 16, 65, 1))]
+    points = [{**{k: getattr(s, k) for k in ("n_layer", "n_embd", "vocab_size", "context", "batch", "supervised",
+                                               "n_head")},
+               "train_s": float(s.train_features() @ TRAIN), "eval_s": float(s.eval_features() @ EVAL)}
+              for s in specs]
+    model = cm.model_from_points(points, threads=2)
+    for s in specs:
+        assert model.step_seconds(s) == pytest.approx(s.train_features() @ TRAIN, rel=1e-6)
+        assert model.eval_seconds(s) == pytest.approx(s.eval_features() @ EVAL, rel=1e-6)
+    assert max(abs(e) for e in model.meta["loo_rel_err_train"]) < 1e-6
+
+
+def test_step_time_grows_with_every_dimension_and_sparse_heads_are_cheaper():
+    m = synthetic_model()
+    base = m.step_seconds(spec())
+    for kw in ({"n_layer": 3}, {"n_embd": 128}, {"batch": 512}, {"context": 32, "supervised": 32},
+               {"vocab_size": 4096}):
+        assert m.step_seconds(spec(**kw)) > base, kw
+    assert m.step_seconds(spec(supervised=1)) < base
+    assert m.eval_seconds(spec()) < base  # a forward is cheaper than a training step
+
+
+def test_study_prediction_is_monotone_in_size_and_steps():
+    m = synthetic_model()
+    study = get_study("lm-shakespeare-dense", "cpu")
+    runs = [m.predict_run(study, z) for z in study.sizes]
+    assert [r.N for r in runs] == sorted(r.N for r in runs)
+    totals = [r.total_s for r in runs]
+    assert all(b > a for a, b in zip(totals, totals[1:]))
+    z = study.sizes[2]
+    assert m.predict_run(study, z, steps=2000).total_s > m.predict_run(study, z, steps=1000).total_s
+    # a bigger FLOP budget means more steps and more time
+    bigger = replace(study, sizes=(replace(z, flops=2 * z.flops),))
+    assert bigger.steps(bigger.sizes[0]) > study.steps(z)
+    assert m.predict_run(bigger, bigger.sizes[0]).total_s > m.predict_run(study, z).total_s
+
+
+def test_validation_overhead_counts_log_points_and_sequences():
+    from agentscaling.train.trainer import log_steps
+
+    m = synthetic_model()
+    study = get_study("lm-shakespeare-dense", "cpu")
+    z = study.sizes[0]
+    v = m.validation_seconds(study, z)
+    n_points = len(log_steps(study.steps(z), study.n_log))
+    chunks = study.val_sequences // study.batch_size
+    assert v == pytest.approx(n_points * chunks * m.eval_seconds(cm.spec_for(study, z)))
+    assert m.validation_seconds(replace(study, val_sequences=2 * study.val_sequences), z) == pytest.approx(2 * v)
+    assert m.validation_seconds(replace(study, n_log=2 * study.n_log), z) > v
+    assert m.validation_seconds(replace(study, val_sequences=0), z) == 0.0
+    # a partial last chunk is charged at its own (smaller) batch
+    odd = replace(study, val_sequences=study.batch_size + 7)
+    assert v / chunks / n_points < m.validation_seconds(odd, z) / n_points < 2 * v / chunks / n_points
+
+
+def test_makespan_schedules_in_order_on_free_workers():
+    assert cm.makespan([3, 1, 1, 1], workers=1) == 6
+    assert cm.makespan([3, 1, 1, 1], workers=2) == 3
+    assert cm.makespan([1, 1, 1, 3], workers=2) == 4  # the big job lands last
+    assert cm.makespan([1, 2], workers=5, start_s=0.5) == 2.5
+    assert cm.makespan([], workers=2) == 0.0
+    with pytest.raises(UserError):
+        cm.makespan([1], workers=0)
+
+
+def test_study_estimate_workers_and_totals():
+    study = get_study("lm-shakespeare-dense", "cpu")
+    one = cm.predict_study(study, synthetic_model(2), workers=1)
+    assert one.wall_s == pytest.approx(one.total_run_s)
+    two = cm.predict_study(study, synthetic_model(1), workers=2)
+    longest = max(r.total_s for r in two.runs)
+    assert longest <= two.wall_s <= two.total_run_s + 2 * cm.WORKER_START_S
+    text = cm.format_estimate(one)
+    for z in study.sizes:
+        assert z.label in text
+    assert "predicted sweep wall time" in text and "idle machine" in text
+
+
+def test_refuses_bad_input():
+    with pytest.raises(UserError):
+        spec(batch=0)
+    with pytest.raises(UserError):
+        spec(supervised=17)
+    with pytest.raises(UserError):
+        spec(n_embd=65)  # not divisible by 4 heads
+    with pytest.raises(UserError):
+        cm.CostModel(train_coef=-TRAIN, eval_coef=EVAL, threads=2)
+    with pytest.raises(UserError):
+        cm.CostModel(train_coef=np.zeros(7), eval_coef=EVAL, threads=2)
+    with pytest.raises(UserError):
+        cm.CostModel(train_coef=TRAIN[:3], eval_coef=EVAL, threads=2)
+    with pytest.raises(UserError):
+        cm.CostModel(train_coef=TRAIN, eval_coef=EVAL, threads=0)
+    m = synthetic_model()
+    study = get_study("lm-shakespeare-dense", "cpu")
+    with pytest.raises(UserError):
+        m.predict_run(study, study.sizes[0], steps=0)
+    with pytest.raises(UserError):
+        cm.predict_study(study, m, workers=0)
+    with pytest.raises(UserError):
+        cm.fit_coefficients(np.ones((2, 7)), np.array([1.0, -1.0]))
+    with pytest.raises(UserError):
+        cm.model_from_points([], threads=2)
+    with pytest.raises(UserError):
+        cm.calibrate(grid=[], measure=lambda *a, **k: (1.0, 1.0))
+    with pytest.raises(UserError):
+        cm.calibrate(grid=[(1, 1, 8)], measure=lambda *a, **k: (1.0, 1.0))
+    with pytest.raises(UserError):
+        cm.calibrate(grid=cm.QUICK_GRID, device="nonsense", measure=lambda *a, **k: (1.0, 1.0))
+
+
+def _fake_measure(s, device="cpu", target_s=0.0, repeats=1):
+    return float(s.train_features() @ TRAIN), float(s.eval_features() @ EVAL)
+
+
+def test_calibration_is_cached_and_reloaded_without_measuring(tmp_path):
+    calls = []
+
+    def measure(s, **kw):
+        calls.append(s)
+        return _fake_measure(s)
+
+    a = cm.load_or_calibrate(threads=1, cache_dir=tmp_path, grid=cm.QUICK_GRID, measure=measure)
+    assert len(calls) == len(cm.QUICK_GRID)
+    files = list((tmp_path / "costmodel").glob("calibration-*.json"))
+    assert len(files) == 1
+
+    def boom(*a, **k):
+        raise AssertionError("a cached calibration must not be re-measured")
+
+    b = cm.load_or_calibrate(threads=1, cache_dir=tmp_path, grid=cm.QUICK_GRID, measure=boom)
+    np.testing.assert_allclose(a.train_coef, b.train_coef)
+    assert b.threads == 1 and b.meta["threads"] == 1
+    # another thread count is another calibration
+    cm.load_or_calibrate(threads=2, cache_dir=tmp_path, grid=cm.QUICK_GRID, measure=measure)
+    assert len(list((tmp_path / "costmodel").glob("calibration-*.json"))) == 2
+    # a corrupt cache is re-measured, not trusted
+    files[0].write_text("{not json")
+    n = len(calls)
+    cm.load_or_calibrate(threads=1, cache_dir=tmp_path, grid=cm.QUICK_GRID, measure=measure)
+    assert len(calls) == n + len(cm.QUICK_GRID)
+
+
+def test_real_measurement_of_a_tiny_point_is_positive():
+    tt, te = cm.measure_point(cm.StepSpec(n_layer=1, n_head=2, n_embd=8, vocab_size=17, context=8, batch=4,
+                                          supervised=1), target_s=0.01, repeats=1)
+    assert 0 < te and 0 < tt and np.isfinite(tt)
+
+
+def test_sweep_dry_run_prints_estimate_and_trains_nothing(tmp_path, monkeypatch, capsys):
+    from agentscaling.cli import main
+
+    monkeypatch.setattr(cm, "load_or_calibrate", lambda threads=None, device="cpu", log=None, **kw: synthetic_model(threads))
+    store = tmp_path / "store"
+    rc = main(["sweep", "lm-shakespeare-dense", "--preset", "smoke", "--store", str(store), "--dry-run"])
+    assert rc == 0
+    out = capsys.readouterr().out
+    study = get_study("lm-shakespeare-dense", "smoke")
+    for z in study.sizes:
+        assert z.label in out
+    assert "predicted sweep wall time" in out
+    assert not store.exists()  # nothing trained, no run directory created
+    rc = main(["sweep", "lm-shakespeare-dense", "--preset", "smoke", "--store", str(store), "--dry-run",
+               "--workers", "2"])
+    assert rc == 0 and "2 worker(s), 1 thread(s)" in capsys.readouterr().out
