@@ -45,12 +45,15 @@ class Study:
     val_sequences: int = 512
     description: str = ""
     paper: dict[str, Any] = field(default_factory=dict)   # the paper's reported coefficients for this study
+    task_options: dict[str, Any] = field(default_factory=dict)  # task-specific settings (part of the run config)
 
     @property
     def tokens_per_update(self) -> int:
         return self.batch_size * self.context
 
     def counts(self, size: SizeSpec) -> dict[str, float]:
+        if self.task in _COUNTERS:  # models other than the plain GPT (e.g. BC-CNN) count themselves
+            return _COUNTERS[self.task](self, size)
         c = count_params_shape(size.shape, self.vocab_size, self.context)
         c["flops_per_input_attn"] = flops_per_input_attn(c["N"], size.shape.n_layer, size.shape.n_embd, self.context)
         return c
@@ -72,6 +75,8 @@ class Study:
         """Everything that determines a run's result; its hash names the run directory."""
         d = asdict(self)
         d.pop("sizes"); d.pop("description"); d.pop("paper"); d.pop("preset")
+        if not d["task_options"]:
+            d.pop("task_options")  # studies without options keep the run hashes they always had
         d["size"] = asdict(size)
         d["steps"] = self.steps(size)
         d["warmup_steps"] = self.warmup_steps(size)
@@ -82,6 +87,13 @@ class Study:
 
 
 _REGISTRY: dict[str, tuple[Callable[[str], Study], str]] = {}
+_COUNTERS: dict[str, Callable[[Study, SizeSpec], dict[str, float]]] = {}
+
+
+def register_counter(task: str, fn: Callable[[Study, SizeSpec], dict[str, float]]) -> None:
+    """Parameter/compute counts for a task whose model is not the plain GPT (needs at least N and
+    flops_per_input_attn)."""
+    _COUNTERS[task] = fn
 
 
 def register_study(name: str, description: str):
@@ -93,6 +105,7 @@ def register_study(name: str, description: str):
 
 def _load_builtin() -> None:
     from . import lm  # noqa: F401  (registers the language studies)
+    from . import agents  # noqa: F401  (world-modelling and behaviour-cloning studies)
 
 
 def list_studies() -> dict[str, str]:

@@ -32,4 +32,12 @@ def build_task(study, device: str = "cpu") -> TaskData:
         from .lm import build_lm_task
 
         return build_lm_task(study, device=device)
+    if study.task in ("wm", "bc"):
+        from .tokens import build_token_task
+
+        return build_token_task(study, device=device)
+    if study.task == "bc-cnn":
+        from .bccnn import build_bccnn_task
+
+        return build_bccnn_task(study, device=device)
     raise UserError(f"unknown task {study.task!r} in study {study.name!r}")

@@ -1,0 +1,60 @@
+"""The WM/BC analysis: a against tokens per frame, the extrapolation error, optimal sizes."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from agentscaling.agents_analysis import a_vs_tpf, extrapolation_check, tpf_claims
+from agentscaling.errors import UserError
+
+
+def _tpf(slope, noise, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for k in (16, 36, 64, 100, 256):
+        for s in range(3):
+            rows.append({"tokens_per_frame": k, "seed": s, "a": 0.5 + slope * np.log10(k) + rng.normal(0, noise)})
+    return pd.DataFrame(rows)
+
+
+def test_a_vs_tokens_per_frame_recovers_a_known_line():
+    fit = a_vs_tpf(_tpf(0.05, 0.002))
+    assert fit.slope == pytest.approx(0.05, abs=0.005)
+    assert fit.intercept == pytest.approx(0.5, abs=0.01)
+    assert fit.R > 0.95 and fit.slope_lo > 0 and fit.p_slope_positive == 1.0
+    assert fit.predict(100) == pytest.approx(0.5 + 0.05 * 2, abs=0.01)
+    assert "HOLDS" in tpf_claims(fit, _tpf(0.05, 0.002))
+
+
+def test_a_vs_tokens_per_frame_flat_data_is_not_a_rise():
+    fit = a_vs_tpf(_tpf(0.0, 0.03, seed=3))
+    assert fit.slope_lo < 0 < fit.slope_hi          # the CI straddles zero
+    assert "HOLDS here" not in tpf_claims(fit, _tpf(0.0, 0.03, seed=3))
+    with pytest.raises(UserError):
+        a_vs_tpf(pd.DataFrame({"tokens_per_frame": [16, 16], "a": [0.5, 0.6]}))
+
+
+def test_extrapolation_error_on_a_synthetic_law():
+    E, c0, c = 1.0, 20.0, 0.1
+    law = lambda C: E + c0 * np.asarray(C, float) ** -c           # noqa: E731
+    n_opt = lambda C: 0.1 * np.asarray(C, float) ** 0.5          # noqa: E731
+    d_opt = lambda C: np.asarray(C, float) / (6 * n_opt(C))      # noqa: E731
+    C_star, N_x = 1e15, 2e6
+    C = np.geomspace(1e12, 1e16, 200)
+    # a curve that touches the law only at C_star and lies above it elsewhere
+    loss = law(C) + 0.02 * (np.log10(C) - np.log10(C_star)) ** 2
+    chk = extrapolation_check(C, loss, N_x, n_opt, d_opt, law, c_fit_range=(1e11, 1e13), C_largest=1e14)
+    assert chk.C_star == pytest.approx(C_star, rel=0.03)
+    assert chk.dex_N == pytest.approx(np.log10(N_x / n_opt(C_star)), abs=0.01)
+    assert chk.dex_D == pytest.approx(np.log10(C_star / (6 * N_x) / d_opt(C_star)), abs=0.01)
+    assert chk.dex_N == pytest.approx(-chk.dex_D, abs=0.02)      # with D_opt = C/6N_opt the errors mirror
+    assert chk.loss_error_end == pytest.approx(0.02, rel=1e-3)   # one decade past C_star
+    assert chk.factor_vs_largest == pytest.approx(100.0) and not chk.within_fitted_range
+    assert len(chk.table()) == 7
+
+
+def test_extrapolation_closest_point_is_searched_beyond_the_fitted_range():
+    law = lambda C: 2.0 + np.zeros_like(np.asarray(C, float))    # noqa: E731
+    C = np.geomspace(1e10, 1e14, 50)
+    loss = np.where(C < 1e11, 2.0, 2.5)                          # touches the law only inside the fitted range
+    chk = extrapolation_check(C, loss, 1e6, lambda C: 1e6, lambda C: C / 6e6, law, (1e9, 1e12), 1e13)
+    assert chk.C_star >= 1e12 and chk.gap_min == pytest.approx(0.5)
