@@ -58,3 +58,15 @@ def test_extrapolation_closest_point_is_searched_beyond_the_fitted_range():
     loss = np.where(C < 1e11, 2.0, 2.5)                          # touches the law only inside the fitted range
     chk = extrapolation_check(C, loss, 1e6, lambda C: 1e6, lambda C: C / 6e6, law, (1e9, 1e12), 1e13)
     assert chk.C_star >= 1e12 and chk.gap_min == pytest.approx(0.5)
+
+
+def test_per_ladder_bootstrap_widens_the_slope_ci_and_few_points_give_no_verdict():
+    t = _tpf(0.05, 0.002)
+    t["study"] = [f"s{i}" for i in range(len(t))]
+    narrow = a_vs_tpf(t)
+    rng = np.random.default_rng(1)
+    wide = a_vs_tpf(t, samples={s: a + rng.normal(0, 0.1, 200) for s, a in zip(t["study"], t["a"])})
+    assert wide.slope == narrow.slope                       # the point estimate does not change
+    assert (wide.slope_hi - wide.slope_lo) > 3 * (narrow.slope_hi - narrow.slope_lo)
+    one_seed = t[t["seed"] == 0]
+    assert "can NOT be judged" in tpf_claims(a_vs_tpf(one_seed), one_seed)

@@ -242,18 +242,29 @@ class LinearLogFit:
 
 
 def a_vs_tpf(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0, x: str = "tokens_per_frame",
-             y: str = "a") -> LinearLogFit:
-    """Least-squares line of a on log10(tokens per frame) with Pearson R, as the paper's Fig. 16;
-    95 % bootstrap CIs of slope and R resample the (level, seed) points with replacement."""
-    d = table[[x, y]].astype(float).dropna()
+             y: str = "a", samples: dict[str, np.ndarray] | None = None) -> LinearLogFit:
+    """Least-squares line of a on log10(tokens per frame) with Pearson R, as the paper's Fig. 16.
+    95 % bootstrap CIs of slope and R resample the (level, seed) points with replacement; with
+    `samples` (study -> that ladder's own bootstrap replicates of a) each drawn point also takes a
+    random replicate of its a, so the CI carries each frontier fit's uncertainty too."""
+    keep = table[[x, y]].astype(float).notna().all(axis=1)
+    d = table.loc[keep]
     if len(d) < 3 or d[x].nunique() < 2:
         raise UserError(f"a linear fit of a on tokens per frame needs ≥ 3 points at ≥ 2 levels; got {len(d)}")
-    lx, ay = np.log10(d[x].to_numpy()), d[y].to_numpy()
+    lx, ay = np.log10(d[x].astype(float).to_numpy()), d[y].astype(float).to_numpy()
     slope, intercept = np.polyfit(lx, ay, 1)
     R = float(np.corrcoef(lx, ay)[0, 1]) if np.std(ay) > 0 else float("nan")
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(d), size=(n_boot, len(d)))
     X, Y = lx[idx], ay[idx]
+    if samples and "study" in d:
+        pools = []
+        for st, a in zip(d["study"], ay):
+            sm = np.asarray(samples.get(st, []), float)
+            sm = sm[np.isfinite(sm)]
+            pools.append(sm if sm.size else np.array([a]))
+        pick = rng.random(idx.shape)
+        Y = np.array([[pools[j][int(u * len(pools[j]))] for j, u in zip(row, urow)] for row, urow in zip(idx, pick)])
     xm, ym = X.mean(1, keepdims=True), Y.mean(1, keepdims=True)
     sxx = ((X - xm) ** 2).sum(1)
     sxy = ((X - xm) * (Y - ym)).sum(1)
@@ -269,10 +280,22 @@ def a_vs_tpf(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0, x: str = "t
                         tuple(sorted(int(v) for v in d[x].unique())))
 
 
-def a_vs_tpf_or_none(table: pd.DataFrame, n_boot: int = 2000) -> LinearLogFit | None:
-    """a_vs_tpf, or None when too few ladders could be fitted (tpf_claims then says so)."""
+def frontier_samples(fits: Sequence[StudyFits], name: str = "a") -> dict[str, np.ndarray]:
+    """Each study's bootstrap replicates of a frontier coefficient (for a_vs_tpf's `samples`)."""
+    out = {}
+    for sf in fits:
+        f = sf.fits.get("frontier")
+        if f is not None and f.bootstrap is not None:
+            out[sf.study] = np.asarray(f.bootstrap.samples[name], float)
+    return out
+
+
+def a_vs_tpf_or_none(table: pd.DataFrame, fits: Sequence[StudyFits] | None = None, n_boot: int = 2000
+                     ) -> LinearLogFit | None:
+    """a_vs_tpf (with each ladder's own bootstrap replicates when `fits` are given), or None when too
+    few ladders gave a usable frontier (tpf_claims then says so)."""
     try:
-        return a_vs_tpf(table, n_boot=n_boot)
+        return a_vs_tpf(table, n_boot=n_boot, samples=frontier_samples(fits) if fits else None)
     except UserError:
         return None
 
@@ -339,11 +362,15 @@ def tpf_claims(fit: LinearLogFit | None, table: pd.DataFrame) -> str:
         return "\n".join(lines)
     rise = fit.predict(max(fit.levels)) - fit.predict(min(fit.levels))
     holds = fit.slope > 0 and fit.slope_lo > 0
+    enough = fit.n_points >= 2 * len(fit.levels) and len(fit.levels) >= 2
     lines.append(f"- Ours: a = {fit.intercept:.3f} + {fit.slope:.3f}·log10(k) (slope 95 % CI [{fit.slope_lo:.3f}, "
                  f"{fit.slope_hi:.3f}], P(slope > 0) = {fit.p_slope_positive:.2f}), R = {fit.R:.2f} "
                  f"[{fit.R_lo:.2f}, {fit.R_hi:.2f}]; the line moves by {rise:+.3f} from {min(fit.levels)} to "
                  f"{max(fit.levels)} tokens per frame (paper: +{PAPER_TPF_FIT['a_at_256'] - PAPER_TPF_FIT['a_at_16']:.3f}).")
-    if holds:
+    if not enough:
+        verdict = (f"can NOT be judged: {fit.n_points} usable ladders over {len(fit.levels)} levels (a verdict needs "
+                   "≥ 2 seeds per level)")
+    elif holds:
         verdict = "HOLDS here: a rises with tokens per frame and the slope's CI excludes 0"
     elif fit.slope > 0:
         verdict = "is CONSISTENT in sign (a rises) but NOT established: the slope's CI includes 0"

@@ -45,10 +45,11 @@ PIPELINE: dict[str, dict[str, Any]] = {
     # notebook 01's smoke dataset: 8,000 frames in 10 matches of 100 steps; all of it is encoded
     "smoke": {"arena_dir": "smoke-seed0-64px", "frames": 8_000, "episode_steps": 100, "workers": 1,
               "token_matches": None, "bccnn_frames": 8_000, "bccnn_size": 32},
-    # notebook 01's cpu dataset (21 matches of 2 min, 201,600 frames); the token studies use the first
-    # 10 matches (96,000 frames: 76,800 train / 9,600 val / 9,600 test); BC-CNN gets 28 matches at 32 px
+    # notebook 01's cpu dataset (21 matches of 2 min, 201,600 frames: 161,280 train / 19,200 val /
+    # 21,120 test), all of it encoded (the extrapolation run needs 3.6 epochs of it); BC-CNN gets 28
+    # matches at 32 px
     "cpu": {"arena_dir": "cpu-seed0-64px", "frames": 200_000, "episode_steps": 1200, "workers": 2,
-            "token_matches": 10, "bccnn_frames": 268_800, "bccnn_size": 32},
+            "token_matches": None, "bccnn_frames": 268_800, "bccnn_size": 32},
     # one GPU machine (64 GiB disk): 2M frames at 64 px are 24.6 GB; BC-CNN frames at 32 px (3 KB each)
     "gpu": {"arena_dir": "gpu-seed0-64px", "frames": 2_000_000, "episode_steps": 1200, "workers": 16,
             "token_matches": None, "bccnn_frames": 8_000_000, "bccnn_size": 32},

@@ -142,6 +142,16 @@ class Run:
             return None
         return torch.load(self.checkpoint_path, weights_only=True, map_location="cpu")
 
+    def remove_orphaned_temp_files(self) -> list[Path]:
+        """Delete the `.NAME.*.tmp` files that a writer killed mid-write (SIGKILL, power loss) leaves behind.
+
+        Atomic writes guarantee the real files are whole; their temporary siblings are garbage. Call this only
+        from the process that is about to train the run (one trainer owns a run at a time)."""
+        orphans = sorted(self.path.glob(".*.tmp"))
+        for p in orphans:
+            p.unlink(missing_ok=True)
+        return orphans
+
     def drop_checkpoint(self) -> None:
         """Finished runs keep only their curve and config (checkpoints can be large)."""
         self.checkpoint_path.unlink(missing_ok=True)

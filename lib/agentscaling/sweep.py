@@ -69,6 +69,7 @@ def train_size(study: Study, size: SizeSpec, store_root: str, progress: bool = F
     run = open_size_run(study, size, store)
     if run.status in ("done", "diverged"):
         return {"run_id": run.id, "status": run.status, "skipped": True}
+    run.remove_orphaned_temp_files()
     try:
         task = build_task(study, device=device)
         if task.vocab_size != study.vocab_size:

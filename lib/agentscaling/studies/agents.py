@@ -90,36 +90,41 @@ def _n_gpt(shape: ModelShape, vocab: int, context: int) -> int:
 # token studies (WM-Token, BC-Token)
 # ------------------------------------------------------------------------------------------------
 # preset -> (size targets | paper Table-2 names, tokens D per size, sequences per update, context steps, val seqs)
+# cpu: 4.3k-109k parameters at 10M tokens each (2,300 down to 90 tokens per parameter). A first design with
+# 21.8k-521k at 3M tokens had no model overtaken while still training (every hand-over on the frontier fell at
+# a curve's end), so its frontier only traced the budget; at 10M tokens the small models saturate and the
+# curves cross (docs/studies.md).
+CPU_SIZES = (4.5e3, 9e3, 2.2e4, 4.5e4, 1.1e5)
 WM64 = {
     "smoke": ((5e3, 1.2e4, 3e4), 8.0e4, 8, 2, 32),
-    "cpu": ((2e4, 4.5e4, 1e5, 2.2e5, 4.8e5), 3.0e6, 16, 2, 192),
+    "cpu": (CPU_SIZES, 1.0e7, 16, 2, 192),
     "gpu": (("15M", "27M", "52M", "110M", "206M"), 5.0e8, 652, 10, 256),
 }
 WM256 = {
     "smoke": ((8e3, 2e4, 5e4), 1.2e5, 4, 2, 16),
-    "cpu": ((2e4, 4.5e4, 1e5, 2.2e5, 4.8e5), 2.5e6, 6, 2, 64),
+    "cpu": (CPU_SIZES, 6.0e6, 6, 2, 64),
     "gpu": (("4M", "11M", "27M", "52M", "110M", "206M"), 1.7e9, 192, 10, 96),
 }
 BC64 = {
     "smoke": ((8e3, 2e4, 5e4), 1.2e5, 8, 2, 32),
-    "cpu": ((2e4, 4.5e4, 1e5, 2.2e5, 4.8e5), 3.0e6, 16, 2, 192),
+    "cpu": (CPU_SIZES, 1.0e7, 16, 2, 192),
     "gpu": (("2M", "4M", "11M", "27M"), 5.0e8, 652, 10, 256),
 }
 BC256 = {
     "smoke": ((8e3, 2e4, 5e4), 1.2e5, 4, 2, 16),
-    "cpu": ((2e4, 4.5e4, 1e5, 2.2e5, 4.8e5), 2.5e6, 6, 2, 64),
+    "cpu": (CPU_SIZES, 6.0e6, 6, 2, 64),
     "gpu": (("2M", "4M", "11M", "27M"), 1.7e9, 192, 10, 96),
 }
 # App. E's shapes verbatim (layers, heads, width); the paper's N (147k … 1M) counted a 5,560-row embedding
 BC_SMALL_SHAPES = (ModelShape(1, 1, 25), ModelShape(2, 2, 46), ModelShape(2, 2, 86), ModelShape(2, 2, 120))
 BC_SMALL = {
     "smoke": (BC_SMALL_SHAPES[:3], 1.2e5, 8, 2, 32),
-    "cpu": (BC_SMALL_SHAPES, 3.0e6, 16, 2, 192),
+    "cpu": (BC_SMALL_SHAPES, 4.0e6, 16, 2, 192),
     "gpu": (BC_SMALL_SHAPES, 5.0e8, 90, 10, 256),   # 90 x 5,560 = 500k tokens/update as in App. E
 }
 TPF = {  # tiny models, 2-step context, as the paper's RT-1 sweep (0.08M-0.99M at 34k tokens/update)
     "smoke": ((5e3, 1.2e4, 3e4), 6.0e4, 2048, 32),
-    "cpu": ((1e4, 2.2e4, 4.6e4, 1e5, 2.2e5), 8.0e5, 2048, 96),
+    "cpu": ((4.5e3, 9e3, 2.2e4, 4.5e4), 2.5e6, 2048, 96),
     "gpu": ((8e4, 2e5, 2.8e5, 5.4e5, 9.9e5), 2.0e8, 34_000, 512),
 }
 TPF_LEVELS = {"smoke": (16, 64, 256), "cpu": (16, 64, 256), "gpu": TPF_LEVELS_ALL, "paper": TPF_LEVELS_ALL}
@@ -256,7 +261,9 @@ def wm_extrapolation(preset: str) -> Study:
     else:
         ns = sorted(base.counts(z)["N"] for z in base.sizes)
         step = (ns[-1] / ns[0]) ** (1 / (len(ns) - 1))      # the ladder's geometric step
-        shape = shape_for_params(n_largest * step, base.vocab_size, base.context)
+        target = n_largest * step                             # the next ladder size: the first shape at least that big
+        shape = next(sh for f in (1.0, 1.15, 1.3, 1.5, 2.0) for sh in [shape_for_params(f * target, base.vocab_size,
+                     base.context)] if _n_gpt(sh, base.vocab_size, base.context) >= target)
         lr = None
     n = _n_gpt(shape, base.vocab_size, base.context)
     size = SizeSpec(label=_label(n), shape=shape, lr=lr if lr is not None else lr_rule(n),
@@ -302,7 +309,7 @@ def lr_sweep(preset: str) -> Study:
 BCCNN = {
     "smoke": ((4e4, 6e4, 1e5), 8.0e3, 16, 4, 64,
               {"frame_size": 32, "cnn_channels": (8, 16, 16), "cnn_res_blocks": 1, "cnn_out_dim": 64}),
-    "cpu": ((4e4, 7e4, 1.3e5, 2.5e5, 5e5), 6.0e5, 64, 4, 256,
+    "cpu": ((4e4, 7e4, 1.3e5, 2.5e5, 5e5), 4.5e5, 64, 4, 256,
             {"frame_size": 32, "cnn_channels": (8, 16, 16), "cnn_res_blocks": 1, "cnn_out_dim": 64}),
     # the paper's transformer configs (paper.md §2.3) with a 0.6M-parameter CNN of 256 outputs at 32 px
     "gpu": (("2M", "4M", "11M", "27M", "52M", "110M"), 1.6e7, 256, 10, 512,
