@@ -941,3 +941,38 @@ def plan_table(study) -> pd.DataFrame:
     df["epochs"] = df["D"] / train_inputs
     df["beyond 4 epochs"] = df["epochs"] > 4.0
     return df
+
+
+def plan_markdown(names: Sequence[str], presets: Sequence[str] = ("smoke", "cpu", "gpu")) -> str:
+    """docs/studies.md's per-study tables, generated from the study definitions (plan_table), so the
+    documentation cannot drift from the code: `python -m agentscaling.agents_analysis > tables.md`."""
+    from .studies import get_study
+
+    def fmt_row(r: pd.Series) -> str:
+        ep = f"{r['epochs']:.2f}" + (" ⚠" if r["beyond 4 epochs"] else "")
+        true = f" {r['C_true']:.2e} |" if has_conv else ""
+        return (f"| {r['size']} | {r['shape']} | {int(r['N']):,} | {r['lr']:.2g} | {r['D']:.2e} | {int(r['steps']):,} "
+                f"| {r['C']:.2e} | {r['C_attn']:.2e} |{true} {ep} |")
+
+    out = []
+    for name in names:
+        first = get_study(name, presets[0])
+        out += [f"### `{name}`", "", first.description, ""]
+        for preset in presets:
+            s = get_study(name, preset)
+            df = plan_table(s)
+            has_conv = bool((df["conv_flops"] > 0).any())
+            out += [f"**{preset}**: context {s.context} inputs, {s.tokens_per_update:,} inputs per update "
+                    f"({s.batch_size} sequences), {s.precision}, seed {s.seed}, {s.val_sequences} held-out sequences, "
+                    f"{s.n_log} log points.", ""]
+            head = "| size | L-H-d | N | LR | D (inputs) | steps | C = 6ND | C with attention |"
+            head += " C true (incl. convolutions) |" if has_conv else ""
+            out += [head + " epochs |", "|" + "---|" * head.count("|")]
+            out += [fmt_row(r) for _, r in df.iterrows()]
+            out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(plan_markdown(["wm-token-64", "wm-token-256", "bc-token-64", "bc-token-256", "bc-token-small", "bc-cnn",
+                         "wm-extrapolation", "lr-sweep"] + [f"wm-tpf-{k}-s0" for k in (16, 64, 256)]))

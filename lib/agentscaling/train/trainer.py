@@ -204,6 +204,7 @@ def train(
             "metric_sums": metric_sums, "curve": _columns_from_rows(rows),
         })
         run.write_curve(pd.DataFrame(rows))
+        run.set_status("running", f"step {step}/{cfg.steps} (checkpointed)")
 
     model.train()
     status, message = "done", ""
