@@ -11,8 +11,8 @@ from agentscaling.studies import get_study
 # A plausible 2-core CPU: 2 ms per step, 0.2 ms per layer, 100 GFLOP/s matmuls, 50 GFLOP/s attention,
 # 3 ns per attention score, 1 ns per elementwise unit, 5 ns per parameter (optimizer); forward-only the
 # same without the optimizer.
-TRAIN = np.array([2e-3, 2e-4, 1e-11, 2e-11, 3e-9, 1e-9, 5e-9])
-EVAL = np.array([1e-3, 1e-4, 1e-11, 2e-11, 1e-9, 1e-9])
+TRAIN = np.array([2e-3, 2e-4, 1e-11, 2e-11, 3e-9, 1e-9, 2e-9, 5e-9])
+EVAL = np.array([1e-3, 1e-4, 1e-11, 2e-11, 1e-9, 1e-9, 1e-9])
 
 
 def synthetic_model(threads=2):
@@ -115,7 +115,7 @@ def test_refuses_bad_input():
     with pytest.raises(UserError):
         cm.CostModel(train_coef=-TRAIN, eval_coef=EVAL, threads=2)
     with pytest.raises(UserError):
-        cm.CostModel(train_coef=np.zeros(7), eval_coef=EVAL, threads=2)
+        cm.CostModel(train_coef=np.zeros(8), eval_coef=EVAL, threads=2)
     with pytest.raises(UserError):
         cm.CostModel(train_coef=TRAIN[:3], eval_coef=EVAL, threads=2)
     with pytest.raises(UserError):
@@ -127,7 +127,7 @@ def test_refuses_bad_input():
     with pytest.raises(UserError):
         cm.predict_study(study, m, workers=0)
     with pytest.raises(UserError):
-        cm.fit_coefficients(np.ones((2, 7)), np.array([1.0, -1.0]))
+        cm.fit_coefficients(np.ones((2, 8)), np.array([1.0, -1.0]))
     with pytest.raises(UserError):
         cm.model_from_points([], threads=2)
     with pytest.raises(UserError):

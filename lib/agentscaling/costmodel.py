@@ -17,6 +17,7 @@ AdamW) costs a linear, non-negative combination of
   12·L·d·T·B·T           attention FLOPs (PaLM's count)
   L·B·H·T²               attention scores (softmax/exp work, per head)
   L·d·B·T                elementwise/LayerNorm/GELU memory traffic
+  B·S·V                  softmax and cross-entropy over the logits (memory-bound; dominates large vocabularies)
   N_total                optimizer, clipping and gradient zeroing (memory-bound in the parameters)
 and a held-out forward (the task's val_fn, no grad) the same terms without the optimizer. The
 coefficients are fitted (non-negative least squares, relative error) to step times measured on a
@@ -50,9 +51,9 @@ import numpy as np
 
 from .errors import UserError
 
-CALIBRATION_VERSION = 2
-TRAIN_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "params")
-EVAL_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise")
+CALIBRATION_VERSION = 3
+TRAIN_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "logits", "params")
+EVAL_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "logits")
 RUN_OVERHEAD_S = 1.0     # per run: build the task (memory-mapped corpus), init the model, write config/curve/model
 WORKER_START_S = 4.0     # per worker process: spawn, import torch and the library
 
@@ -90,7 +91,10 @@ class StepSpec:
                 flop_factor * (12.0 * L * d * d * tokens + self.vocab_size * d * B * self.supervised),
                 flop_factor * 2.0 * L * d * T * tokens,
                 float(L * B * self.n_head * T * T),
-                float(L * d * tokens)]
+                float(L * d * tokens),
+                # softmax/cross-entropy over the logits: memory-bound, independent of d; it dominates the
+                # GPT-2 BPE models (vocab 50,257, d = 8-32), whose logits are 100M floats per step
+                float(B * self.supervised * self.vocab_size)]
 
     def train_features(self) -> np.ndarray:
         return np.array(self._common(6.0) + [float(self.n_params_total)])
@@ -345,6 +349,16 @@ DEFAULT_GRID: tuple[tuple[int, ...], ...] = (
     (2, 2, 64, 1024, 256, 32, 256),
     (4, 4, 128, 1024, 256, 32, 256),
     (3, 6, 192, 4096, 64, 32, 64),
+    # the arena token studies' shapes (vocab 580, 2 steps of 64+16 or 256+16 tokens, many thin heads):
+    # without them the fit extrapolates the attention terms to T = 544 and over-predicts those runs 4-6x
+    (1, 2, 8, 580, 544, 6, 544),
+    (2, 5, 20, 580, 544, 6, 544),
+    (2, 7, 56, 580, 544, 6, 544),
+    (1, 3, 12, 580, 160, 16, 160),
+    (2, 7, 56, 580, 160, 16, 160),
+    # the GPT-2 BPE book studies: tiny widths, a 50,257-row head
+    (2, 2, 8, 50257, 64, 32, 64),
+    (3, 4, 32, 50257, 64, 32, 64),
 )
 QUICK_GRID: tuple[tuple[int, ...], ...] = (
     (1, 4, 16, 65, 16, 64, 16),

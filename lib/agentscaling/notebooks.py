@@ -102,7 +102,13 @@ def reproduce(preset: str, out_dir: str | os.PathLike, notebooks: list[str] | No
         print(f"[reproduce] {p.name}: {rec['status']} in {rec['wall_s']:.0f} s", flush=True)
         records.append(rec)
     out = Path(out_dir) if Path(out_dir).is_absolute() else PROJECT_ROOT / out_dir
-    atomic_write_json(out / "index.json", {"preset": preset, "notebooks": records})
+    # a partial re-run (--notebooks) updates its notebooks' rows and keeps the others' (same preset only)
+    index_path = out / "index.json"
+    previous = read_json(index_path) if index_path.exists() else {}
+    merged = {r["notebook"]: r for r in previous.get("notebooks", [])} if previous.get("preset") == preset else {}
+    merged.update({r["notebook"]: r for r in records})
+    records = [merged[k] for k in sorted(merged)]
+    atomic_write_json(index_path, {"preset": preset, "notebooks": records})
     rows = "".join(f"<tr><td><a href='{Path(r['notebook']).stem}.html'>{r['notebook']}</a></td>"
                    f"<td>{r['status']}</td><td>{r['wall_s']:.0f} s</td></tr>" for r in records)
     atomic_write_text(out / "index.html", f"<html><body><h1>agentscaling report, preset {preset}</h1>"
