@@ -49,6 +49,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+from agentscaling.costmodel import cpu_name, loadavg  # noqa: E402
 from agentscaling.counting import count_params_shape, flops_per_input_attn  # noqa: E402
 from agentscaling.model.gpt import GPT, GPTConfig, masked_next_token_loss  # noqa: E402
 from agentscaling.model.ladder import ModelShape  # noqa: E402
@@ -268,13 +269,6 @@ def matmul_probe(seconds: float, n: int = 1024) -> tuple[float, float]:
             return 2.0 * n ** 3 * k / dt, 2.0 * n ** 3 * k / max(time.process_time() - c0, 1e-9)
 
 
-def loadavg() -> float:
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return float("nan")
-
-
 # ------------------------------------------------------------------------------------------ loss check
 def loss_check(b: Bench, batches, steps: int) -> dict:
     """Per-step training losses: ours, HF with our weights (exact gelu, then gelu_new), ours from another
@@ -392,17 +386,7 @@ def environment(threads: int) -> dict:
 
     return {"bench": "environment", "torch": torch.__version__, "transformers": transformers.__version__,
             "python": platform.python_version(), "cpus": os.cpu_count(), "threads": threads,
-            "cpu": _cpu_name(), "loadavg": loadavg()}
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+            "cpu": cpu_name(), "loadavg": loadavg()}
 
 
 def main(argv=None) -> int:

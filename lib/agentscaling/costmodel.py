@@ -467,7 +467,7 @@ def calibrate(threads: int | None = None, device: str = "cpu", grid: Iterable[Se
         raise UserError(f"threads must be >= 1, got {threads}")
     old = torch.get_num_threads()
     torch.set_num_threads(threads)
-    load0, t0 = _loadavg(), time.perf_counter()
+    load0, t0 = loadavg(), time.perf_counter()
     points = []
     meta_clock = "process CPU time" if (device == "cpu" and threads == 1) else "wall time"
     try:
@@ -482,7 +482,7 @@ def calibrate(threads: int | None = None, device: str = "cpu", grid: Iterable[Se
         torch.set_num_threads(old)
     return model_from_points(points, threads=threads, device=device, meta={
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "calibration_s": time.perf_counter() - t0,
-        "loadavg_before": load0, "loadavg_after": _loadavg(), "clock": meta_clock, **machine_key(threads, device)})
+        "loadavg_before": load0, "loadavg_after": loadavg(), "clock": meta_clock, **machine_key(threads, device)})
 
 
 def model_from_points(points: list[dict[str, Any]], threads: int, device: str = "cpu",
@@ -518,14 +518,14 @@ def _check_device(device: str) -> None:
         raise UserError(f"unsupported device {device!r}")
 
 
-def _loadavg() -> float:
+def loadavg() -> float:
     try:
         return os.getloadavg()[0]
     except OSError:
         return float("nan")
 
 
-def _cpu_name() -> str:
+def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -538,7 +538,7 @@ def _cpu_name() -> str:
 def machine_key(threads: int, device: str = "cpu") -> dict[str, Any]:
     import torch
 
-    key = {"cpu": _cpu_name(), "cpus": os.cpu_count(), "torch": torch.__version__, "threads": threads,
+    key = {"cpu": cpu_name(), "cpus": os.cpu_count(), "torch": torch.__version__, "threads": threads,
            "device": device, "version": CALIBRATION_VERSION}
     if device.startswith("cuda") and torch.cuda.is_available():
         key["gpu"] = torch.cuda.get_device_name(torch.device(device))
@@ -574,8 +574,8 @@ def load_or_calibrate(threads: int | None = None, device: str = "cpu", cache_dir
                 log(f"ignoring unreadable calibration {path} ({e}); recalibrating")
     if log:
         log(f"calibrating the cost model ({len(grid)} configs, {threads} thread(s), {device}; cached in {path})")
-        if _loadavg() > (os.cpu_count() or 1) * 0.5 and threads > 1:
-            log(f"warning: load average {_loadavg():.1f}: other processes are busy, the calibration will be slow "
+        if loadavg() > (os.cpu_count() or 1) * 0.5 and threads > 1:
+            log(f"warning: load average {loadavg():.1f}: other processes are busy, the calibration will be slow "
                 f"and the predictions pessimistic; recalibrate on an idle machine (--force)")
     model = calibrate(threads=threads, device=device, grid=grid, log=log, **kw)
     atomic_write_json(path, model.to_json())
@@ -625,7 +625,7 @@ def validate(study, model: CostModel, store: str | os.PathLike, log: Callable[[s
         res = train_size(study, z, str(store), progress=False, device=model.device)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         row = {"size": z.label, "status": res["status"], "skipped": bool(res.get("skipped")),
-               "predicted_s": pred.total_s, "wall_s": wall, "cpu_s": cpu, "loadavg": _loadavg()}
+               "predicted_s": pred.total_s, "wall_s": wall, "cpu_s": cpu, "loadavg": loadavg()}
         rows.append(row)
         if log:
             log(f"  {z.label}: predicted {pred.total_s:.1f} s, measured wall {wall:.1f} s, CPU {cpu:.1f} s "
