@@ -110,3 +110,39 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
         assert res.returncode == 2, (args, res.stdout, res.stderr)
         lines = [ln for ln in res.stderr.strip().splitlines() if ln]
         assert len(lines) == 1 and lines[0].startswith("agentscaling: error:"), res.stderr
+
+
+def test_several_studies_share_one_pool_longest_runs_first(tmp_path):
+    """sweep_studies hands every run of every study to the executor at once, longest first (LPT), and
+    reports them back in study and size order; a failed run is reported, not raised."""
+    import concurrent.futures as cf
+
+    from agentscaling.costmodel import lpt_order, makespan
+    from agentscaling.studies import get_study
+    from agentscaling.sweep import sweep_studies
+
+    class Recorder:  # a pool stand-in: records the submission order, trains nothing
+        def __init__(self):
+            self.submitted = []
+
+        def submit(self, fn, study, size, *args):
+            self.submitted.append((study.name, size.label))
+            fut = cf.Future()
+            if size.label == study.sizes[0].label and study.name.endswith("sparse"):
+                fut.set_exception(RuntimeError("boom"))
+            else:
+                fut.set_result({"status": "done", "run_id": f"{study.name}/{size.label}"})
+            return fut
+
+    studies = [get_study("lm-shakespeare-dense", "smoke"), get_study("lm-shakespeare-sparse", "smoke")]
+    cost = {(st.name, z.label): float(z.flops) * (3.0 if st.name.endswith("sparse") else 1.0)
+            for st in studies for z in st.sizes}
+    ex = Recorder()
+    res = sweep_studies(studies, tmp_path, executor=ex, cost=lambda st, z: cost[(st.name, z.label)])
+    assert ex.submitted == sorted(cost, key=lambda k: -cost[k])
+    assert [(r["study"], r["size"]) for r in res] == [(st.name, z.label) for st in studies for z in st.sizes]
+    failed = [r for r in res if r["status"] == "failed"]
+    assert len(failed) == 1 and "boom" in failed[0]["message"]
+    # the dry-run's model of that schedule: longest first never loses to the given order here
+    d = [1.0, 1.0, 1.0, 3.0]
+    assert makespan(lpt_order(d, 2), 2) == 3.0 < makespan(d, 2) == 4.0

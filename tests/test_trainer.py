@@ -104,3 +104,30 @@ def test_schedules():
         TrainConfig(lr=-1, steps=10)
     with pytest.raises(ValueError):
         TrainConfig(lr=1e-3, steps=10, schedule="linear")
+
+
+@pytest.mark.parametrize("rows", [37, 64])   # a last chunk shorter than the others, and whole chunks
+def test_chunked_head_cross_entropy_equals_the_plain_loss_and_gradients(rows):
+    """The cache-friendly fused head + CE (used on CPU for big vocabularies) is the same function."""
+    from agentscaling.model.gpt import FUSED_CE_MIN_VOCAB, chunked_linear_cross_entropy, head_cross_entropy
+
+    g = torch.Generator().manual_seed(0)
+    V, d = FUSED_CE_MIN_VOCAB + 11, 12
+    h0, w0 = torch.randn(rows, d, generator=g), torch.randn(V, d, generator=g) * 0.3
+    y = torch.randint(0, V, (rows,), generator=g)
+    ref_h, ref_w = h0.clone().requires_grad_(), w0.clone().requires_grad_()
+    ref = torch.nn.functional.cross_entropy(ref_h @ ref_w.t(), y)
+    (2.5 * ref).backward()                                  # a non-unit upstream gradient
+    h, w = h0.clone().requires_grad_(), w0.clone().requires_grad_()
+    out = chunked_linear_cross_entropy(h, w, y, chunk=16)
+    (2.5 * out).backward()
+    assert abs(out.item() - ref.item()) < 1e-5
+    torch.testing.assert_close(h.grad, ref_h.grad, rtol=1e-4, atol=1e-7)
+    torch.testing.assert_close(w.grad, ref_w.grad, rtol=1e-4, atol=1e-7)
+    with torch.no_grad():                                   # the evaluation path (no gradients formed)
+        assert abs(chunked_linear_cross_entropy(h0, w0, y).item() - ref.item()) < 1e-5
+    # head_cross_entropy routes a big-vocabulary GPT through it, with the same value as the plain head
+    model = GPT(GPTConfig(vocab_size=V, context=8, n_layer=1, n_head=2, n_embd=d))
+    hidden = torch.randn(rows, d, generator=g)
+    plain = torch.nn.functional.cross_entropy(model.head(hidden), y)
+    assert abs(head_cross_entropy(model, hidden, y).item() - plain.item()) < 1e-5

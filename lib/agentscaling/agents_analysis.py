@@ -52,23 +52,27 @@ def run_agent_studies(names: Iterable[str], preset: str, store=None, workers: in
     Studies with several sizes go to `workers` 1-thread processes (when workers > 1); a single-size
     study (the extrapolation run) trains in this process at torch's full thread count, since one
     1-thread worker would leave the other core idle."""
-    from .sweep import process_executor, sweep
+    from .costmodel import run_cost
+    from .sweep import process_executor, sweep_studies
 
     names = list(names)
     prepare_data(names, preset)
     store = resolve_store(store, preset)
-    rows = []
-    executor = process_executor(workers) if workers > 1 else None
-    try:
-        for name in names:
-            study = get_study(name, preset)
-            ex = executor if len(study.sizes) > 1 else None
-            for r in sweep(study, store, executor=ex, progress=progress):
-                rows.append({"study": name, **{k: r.get(k) for k in ("size", "status", "final_loss", "message")}})
-    finally:
-        if executor is not None:
+    studies = [get_study(name, preset) for name in names]
+    results: dict[str, list[dict]] = {}
+    if workers > 1:
+        pooled = [st for st in studies if len(st.sizes) > 1]
+        executor = process_executor(workers)
+        try:  # all multi-size studies in one pool, longest runs first
+            for r in sweep_studies(pooled, store, executor=executor, progress=progress, cost=run_cost(threads=1)):
+                results.setdefault(r["study"], []).append(r)
+        finally:
             executor.shutdown()
-    return pd.DataFrame(rows)
+    for st in studies:
+        if st.name not in results:
+            results[st.name] = sweep_studies([st], store, progress=progress)
+    return pd.DataFrame([{k: r.get(k) for k in ("study", "size", "status", "final_loss", "message")}
+                         for st in studies for r in results[st.name]])
 
 
 def wall_times(store, names: Iterable[str], preset: str) -> pd.DataFrame:

@@ -51,7 +51,7 @@ import numpy as np
 
 from .errors import UserError
 
-CALIBRATION_VERSION = 3
+CALIBRATION_VERSION = 4   # 4: the chunked head + cross-entropy for vocabularies >= 8192 (model.gpt)
 TRAIN_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "logits", "params")
 EVAL_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "logits")
 RUN_OVERHEAD_S = 1.0     # per run: build the task (memory-mapped corpus), init the model, write config/curve/model
@@ -236,6 +236,24 @@ def makespan(durations: Sequence[float], workers: int, start_s: float = 0.0) -> 
     return float(max(free))
 
 
+def lpt_order(durations: Sequence[float], workers: int) -> list[float]:
+    """The order a pool receives jobs in (sweep.sweep_studies submits the longest first when workers > 1)."""
+    return sorted(durations, reverse=True) if workers > 1 else list(durations)
+
+
+def predict_studies(studies: Sequence[Any], model: CostModel, workers: int = 1,
+                    store: str | os.PathLike | None = None) -> tuple[list[StudyEstimate], float, float]:
+    """Per-study estimates and the (whole, remaining) wall time of all their runs swept in one pool, as
+    experiments.run_studies does: every run of every study submitted at once, longest first."""
+    ests = [predict_study(st, model, workers=workers, store=store) for st in studies]
+    slow = (workers / (os.cpu_count() or 1)) if (workers > 1 and model.device == "cpu"
+                                                 and workers > (os.cpu_count() or 1)) else 1.0
+    start = model.worker_start_s if workers > 1 else 0.0
+    dur = [r.total_s * slow for e in ests for r in e.runs]
+    left = [r.total_s * slow for e in ests for r in e.runs if r.status not in ("done", "diverged")]
+    return ests, makespan(lpt_order(dur, workers), workers, start), makespan(lpt_order(left, workers), workers, start)
+
+
 def _run_status(study, size, store: str | os.PathLike) -> dict[str, Any]:
     """status.json of a size's run in `store` without creating anything (RunStore.open_run's path rule)."""
     from .io import config_hash, read_json
@@ -271,8 +289,9 @@ def predict_study(study, model: CostModel, workers: int = 1, store: str | os.Pat
             r.status = _run_status(study, z, store)["status"]
     dur = [r.total_s * slow for r in runs]
     start = model.worker_start_s if workers > 1 else 0.0
-    wall = makespan(dur, workers, start)
-    remaining = makespan([d for d, r in zip(dur, runs) if r.status not in ("done", "diverged")], workers, start)
+    wall = makespan(lpt_order(dur, workers), workers, start)
+    remaining = makespan(lpt_order([d for d, r in zip(dur, runs) if r.status not in ("done", "diverged")], workers),
+                         workers, start)
     return StudyEstimate(study=study.name, preset=study.preset, workers=workers, threads=model.threads, runs=runs,
                          wall_s=wall, remaining_wall_s=remaining, notes=notes)
 
@@ -358,6 +377,7 @@ DEFAULT_GRID: tuple[tuple[int, ...], ...] = (
     (2, 7, 56, 580, 160, 16, 160),
     # the GPT-2 BPE book studies: tiny widths, a 50,257-row head
     (2, 2, 8, 50257, 64, 32, 64),
+    (3, 6, 24, 50257, 64, 32, 64),
     (3, 4, 32, 50257, 64, 32, 64),
 )
 QUICK_GRID: tuple[tuple[int, ...], ...] = (
@@ -580,6 +600,26 @@ def load_or_calibrate(threads: int | None = None, device: str = "cpu", cache_dir
     model = calibrate(threads=threads, device=device, grid=grid, log=log, **kw)
     atomic_write_json(path, model.to_json())
     return model
+
+
+def cached_model(threads: int, device: str = "cpu", cache_dir: str | os.PathLike | None = None) -> CostModel | None:
+    """The cached calibration for this machine, or None (never measures anything)."""
+    from .io import read_json
+
+    path = cache_path(threads, device, DEFAULT_GRID, cache_dir)
+    try:
+        return CostModel.from_json(read_json(path)) if path.exists() else None
+    except (UserError, KeyError, ValueError, OSError):
+        return None
+
+
+def run_cost(threads: int = 1, device: str = "cpu") -> Callable[[Any, Any], float]:
+    """A (study, size) -> estimated seconds function for ordering jobs (sweep.sweep_studies): the cached
+    calibration when there is one, else the run's 6·N·D budget (the right order within a study)."""
+    model = cached_model(threads, device)
+    if model is None:
+        return lambda study, size: float(size.flops)
+    return lambda study, size: model.predict_run(study, size).total_s
 
 
 # ---------------------------------------------------------------------------------------------- entry points

@@ -32,23 +32,22 @@ def run_studies(names: Iterable[str], preset: str, store=None, workers: int | No
 
     workers=None picks 1 at smoke and on a GPU, else one 1-thread process per core (at most 2:
     two 1-thread workers beat one 2-thread process on 2 cores)."""
-    from .sweep import auto_device, process_executor, sweep
+    from .costmodel import run_cost
+    from .sweep import auto_device, process_executor, sweep_studies
 
     store = resolve_store(store, preset)
     device = auto_device(device)
     if workers is None:
         workers = 1 if (preset == "smoke" or device != "cpu") else max(1, min(2, os.cpu_count() or 1))
-    rows = []
+    studies = [get_study(name, preset) for name in names]
     executor = process_executor(workers) if workers > 1 else None
-    try:
-        for name in names:
-            study = get_study(name, preset)
-            for r in sweep(study, store, executor=executor, progress=progress, device=device):
-                rows.append({"study": name, **{k: r.get(k) for k in ("size", "status", "final_loss", "message")}})
+    try:  # every study's runs in one pool, longest first: no core idles between studies
+        results = sweep_studies(studies, store, executor=executor, progress=progress, device=device,
+                                cost=run_cost(threads=1, device=device))
     finally:
         if executor is not None:
             executor.shutdown()
-    return pd.DataFrame(rows)
+    return pd.DataFrame([{k: r.get(k) for k in ("study", "size", "status", "final_loss", "message")} for r in results])
 
 
 def study_points(store, name: str, preset: str, n_convention: str = "N", min_step_frac: float = 0.02) -> pd.DataFrame:

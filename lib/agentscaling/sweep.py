@@ -8,7 +8,7 @@ import os
 import traceback
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 from .store import Run, RunStore
 from .studies import SizeSpec, Study
@@ -120,23 +120,47 @@ def train_size(study: Study, size: SizeSpec, store_root: str, progress: bool = F
 def sweep(study: Study, store: str | os.PathLike, executor: Executor | None = None, progress: bool = False,
           device: str = "cpu") -> list[dict[str, Any]]:
     """Train every size of `study` into `store`; returns one status dict per size (largest last)."""
+    return sweep_studies([study], store, executor=executor, progress=progress, device=device)
+
+
+def sweep_studies(studies: list[Study], store: str | os.PathLike, executor: Executor | None = None,
+                  progress: bool = False, device: str = "cpu",
+                  cost: Callable[[Study, SizeSpec], float] | None = None) -> list[dict[str, Any]]:
+    """Train every size of every study into `store` as one batch of jobs; one status dict per run, in
+    study order and size order, each with "study" and "size".
+
+    All runs go to the executor at once, so a pool never idles while one study waits for its last, largest
+    run. With `cost` (estimated seconds of a run) they are submitted longest first, the classic LPT rule:
+    the makespan on k workers is then within 4/3 of the best possible, and the long runs do not end up
+    alone at the end."""
     executor = executor or InProcessExecutor()
     device = auto_device(device)
     store_root = str(Path(store))
+    jobs = [(st, z) for st in studies for z in st.sizes]
+    order = list(range(len(jobs)))
+    if cost is not None and not isinstance(executor, InProcessExecutor):
+        order.sort(key=lambda i: -cost(*jobs[i]))
     outer = None
     if progress:
         from tqdm.auto import tqdm
 
-        outer = tqdm(total=len(study.sizes), desc=study.name, unit="run")
-    futures = [(size, executor.submit(train_size, study, size, store_root, progress, device)) for size in study.sizes]
-    results = []
-    for size, fut in futures:
+        names = ", ".join(st.name for st in studies)
+        outer = tqdm(total=len(jobs), desc=names if len(names) < 60 else f"{len(studies)} studies", unit="run")
+    futures: dict[int, cf.Future] = {}
+    for i in order:
+        st, z = jobs[i]
+        futures[i] = executor.submit(train_size, st, z, store_root, progress, device)
+    results: list[dict[str, Any]] = [{} for _ in jobs]
+    pending = {fut: i for i, fut in futures.items()}
+    # report runs as they finish; futures of other executors (e.g. Dask's) are waited for in order
+    finished = cf.as_completed(pending) if all(isinstance(f, cf.Future) for f in pending) else list(pending)
+    for fut in finished:
+        i = pending[fut]
         try:
             res = fut.result()
         except Exception as e:  # recorded as failed in the store; keep going with the other sizes
             res = {"status": "failed", "message": f"{type(e).__name__}: {e}"}
-        res["size"] = size.label
-        results.append(res)
+        results[i] = {**res, "study": jobs[i][0].name, "size": jobs[i][1].label}
         if outer is not None:
             outer.update(1)
     if outer is not None:

@@ -17,10 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sweep", help="train every size of a study (resumable)",
                        description="Train every size of a study once; finished runs are skipped, partial ones "
                                    "resume from their checkpoint.")
-    p.add_argument("study", help="study name (see `agentscaling studies`)")
+    p.add_argument("study", help="study name (see `agentscaling studies`), or several, comma-separated: their runs "
+                                 "then share one pool of workers, longest first")
     p.add_argument("--preset", default="cpu", help="smoke, cpu, gpu or paper (default cpu)")
     p.add_argument("--store", default=None, help="run store directory (default runs/<preset>)")
-    p.add_argument("--sizes", default=None, help="comma-separated size labels to train (default all)")
+    p.add_argument("--sizes", default=None, help="comma-separated size labels to train (default all; one study only)")
     p.add_argument("--workers", type=int, default=1, help="parallel local worker processes (1 thread each)")
     p.add_argument("--device", default="auto", help="torch device: auto (cuda if available), cpu, cuda")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -78,26 +79,41 @@ def cmd_studies(args) -> int:
 
 
 def cmd_sweep(args) -> int:
+    from .costmodel import run_cost
     from .paths import default_store
     from .studies import get_study
-    from .sweep import process_executor, sweep
+    from .sweep import auto_device, process_executor, sweep_studies
 
     _check_preset(args.preset)
-    study = get_study(args.study, args.preset)
+    names = [n.strip() for n in args.study.split(",") if n.strip()]
+    if not names:
+        raise UserError("no study named")
+    studies = [get_study(n, args.preset) for n in names]
     if args.sizes:
-        study = study.with_sizes([s.strip() for s in args.sizes.split(",") if s.strip()])
+        if len(studies) > 1:
+            raise UserError("--sizes applies to one study; name a single study with it")
+        studies = [studies[0].with_sizes([s.strip() for s in args.sizes.split(",") if s.strip()])]
     if args.workers < 1:
         raise UserError("--workers must be >= 1")
     store = args.store or str(default_store(args.preset))
     if getattr(args, "dry_run", False):
-        from .costmodel import estimate_sweep, format_estimate
+        from .costmodel import format_estimate, load_or_calibrate, predict_studies
 
-        print(format_estimate(estimate_sweep(study, workers=args.workers, device=args.device, store=store,
-                                             log=lambda m: print(m, file=sys.stderr, flush=True))))
+        import torch
+
+        device = auto_device(args.device)
+        threads = 1 if args.workers > 1 else torch.get_num_threads()
+        model = load_or_calibrate(threads=threads, device=device, log=lambda m: print(m, file=sys.stderr, flush=True))
+        ests, wall, left = predict_studies(studies, model, workers=args.workers, store=store)
+        print("\n\n".join(format_estimate(e) for e in ests))
+        if len(ests) > 1:
+            print(f"\nall {len(ests)} studies in one pool of {args.workers} worker(s), longest runs first: "
+                  f"{wall:.0f} s ({wall / 60:.1f} min); remaining: {left:.0f} s ({left / 60:.1f} min)")
         return 0
     executor = process_executor(args.workers) if args.workers > 1 else None
     try:
-        results = sweep(study, store, executor=executor, progress=not args.no_progress, device=args.device)
+        results = sweep_studies(studies, store, executor=executor, progress=not args.no_progress, device=args.device,
+                                cost=run_cost(threads=1, device=auto_device(args.device)))
     finally:
         if executor is not None:
             executor.shutdown()
@@ -105,7 +121,7 @@ def cmd_sweep(args) -> int:
     for r in results:
         note = " (already finished)" if r.get("skipped") else ""
         msg = r.get("message") or ""
-        print(f"{study.name} {r['size']:>8s}: {r['status']}{note} {msg}".rstrip())
+        print(f"{r['study']} {r['size']:>8s}: {r['status']}{note} {msg}".rstrip())
         bad += r["status"] == "failed"
     return 1 if bad else 0
 

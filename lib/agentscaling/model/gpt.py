@@ -104,6 +104,63 @@ class GPT(nn.Module):
         return self.head(self.hidden(idx))
 
 
+# Output head + cross-entropy in row chunks (the "fused linear cross-entropy" of Liger-Kernel and
+# Apple's cut-cross-entropy, here in plain torch). With a 50,257-token vocabulary and a narrow model the
+# logits dominate a CPU training step: 2,048 positions x 50,257 logits are 412 MB of fp32 that are written,
+# normalised, differentiated and read back by two matmuls, all from DRAM. In chunks of 32 rows (6.4 MB)
+# they stay in cache, and the gradients of h and W are formed in the same pass. Same maths, summed in
+# another order (equal to rounding, tests/test_model.py). Small vocabularies gain nothing: each chunk
+# re-reads W, so the plain path is kept below FUSED_CE_MIN_VOCAB, and on GPUs (many tiny kernels).
+FUSED_CE_MIN_VOCAB = 8192
+FUSED_CE_CHUNK = 32
+
+
+class _ChunkedLinearCrossEntropy(torch.autograd.Function):
+    @staticmethod
+    @torch.amp.custom_fwd(device_type="cpu", cast_inputs=torch.float32)
+    def forward(ctx, h: torch.Tensor, w: torch.Tensor, y: torch.Tensor, chunk: int) -> torch.Tensor:
+        n = h.shape[0]
+        grad_h, grad_w = torch.empty_like(h), torch.zeros_like(w)
+        total = torch.zeros((), dtype=torch.float64, device=h.device)
+        for s in range(0, n, chunk):
+            hc, yc = h[s:s + chunk], y[s:s + chunk]
+            rows = torch.arange(len(yc), device=h.device)
+            logp = torch.log_softmax(hc @ w.t(), dim=1)
+            total -= logp[rows, yc].sum(dtype=torch.float64)
+            p = logp.exp_()                                          # softmax, in place
+            p[rows, yc] -= 1.0                                       # n * d(mean CE)/d(logits)
+            torch.mm(p, w, out=grad_h[s:s + chunk])
+            grad_h[s:s + chunk] /= n
+            grad_w.addmm_(p.t(), hc, alpha=1.0 / n)
+        ctx.save_for_backward(grad_h, grad_w)
+        return (total / n).to(h.dtype)
+
+    @staticmethod
+    @torch.amp.custom_bwd(device_type="cpu")
+    def backward(ctx, grad_out: torch.Tensor):
+        grad_h, grad_w = ctx.saved_tensors
+        return grad_h * grad_out, grad_w * grad_out, None, None
+
+
+def chunked_linear_cross_entropy(h: torch.Tensor, w: torch.Tensor, y: torch.Tensor,
+                                 chunk: int = FUSED_CE_CHUNK) -> torch.Tensor:
+    """mean_i CE(h_i @ w.T, y_i) without materialising all logits; h [M, d], w [V, d], y [M]."""
+    if torch.is_grad_enabled() and (h.requires_grad or w.requires_grad):
+        return _ChunkedLinearCrossEntropy.apply(h, w, y, chunk)
+    h, w = h.float(), w.float()
+    total = sum(F.cross_entropy(h[s:s + 256] @ w.t(), y[s:s + 256], reduction="sum").double()
+                for s in range(0, h.shape[0], 256))
+    return (total / h.shape[0]).float()
+
+
+def head_cross_entropy(model: GPT, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of the (tied) output head on hidden states h [M, d] against targets y [M]."""
+    w = model.head.weight
+    if h.device.type == "cpu" and w.shape[0] >= FUSED_CE_MIN_VOCAB and h.shape[0] > 0:
+        return chunked_linear_cross_entropy(h, w, y)
+    return F.cross_entropy(model.head(h).float(), y)
+
+
 def masked_next_token_loss(model: GPT, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean cross-entropy over the supervised positions (batch['mask']; all positions when absent).
 
@@ -116,5 +173,4 @@ def masked_next_token_loss(model: GPT, batch: dict[str, torch.Tensor]) -> torch.
         h, y = h[mask], y[mask]
     else:
         h, y = h.reshape(-1, h.shape[-1]), y.reshape(-1)
-    logits = model.head(h)
-    return F.cross_entropy(logits.float(), y)
+    return head_cross_entropy(model, h, y)

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
+from ..model.gpt import head_cross_entropy
 from . import TaskData
 
 MASKS = ("dense", "last", "superclass")
@@ -71,10 +72,9 @@ def build_lm_task(study, device: str = "cpu") -> TaskData:
         m = batch.get("mask")
         h = h[m] if m is not None else h.reshape(-1, h.shape[-1])
         y = y[m] if m is not None else y.reshape(-1)
-        logits = model.head(h)
-        if partition is not None:
-            logits = logits[:, : study.n_classes]
-        return F.cross_entropy(logits.float(), y)
+        if partition is None:
+            return head_cross_entropy(model, h, y)
+        return F.cross_entropy(model.head(h)[:, : study.n_classes].float(), y)
 
     @torch.no_grad()
     def val_fn(model) -> float:

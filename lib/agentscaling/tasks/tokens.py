@@ -21,9 +21,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from ..errors import UserError
+from ..model.gpt import head_cross_entropy
 from . import TaskData
 
 ACTION_DIMS = 16
@@ -37,8 +37,7 @@ def masked_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean cross-entropy over the supervised positions; only those go through the (tied) head."""
     h = model.hidden(batch["x"])
     m = batch["mask"]
-    logits = model.head(h[m])
-    return F.cross_entropy(logits.float(), batch["y"][m])
+    return head_cross_entropy(model, h[m], batch["y"][m])
 
 
 def make_token_task(study, builder, device: str = "cpu", info: dict[str, Any] | None = None) -> TaskData:
