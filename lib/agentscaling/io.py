@@ -1,5 +1,6 @@
-"""Atomic writes and hashing. Every file the project writes goes through here: write to a temporary
-file in the same directory, fsync, then rename over the target, so a kill never leaves half a file."""
+"""Atomic writes, hashing and cross-process locks. Every file the project writes goes through here: write
+to a temporary file in the same directory, fsync, then rename over the target, so a kill never leaves half
+a file; a cache that several processes may build at once is built under `file_lock`."""
 from __future__ import annotations
 
 import contextlib
@@ -11,6 +12,25 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike) -> Iterator[None]:
+    """An exclusive advisory lock on `path` (created if missing) across processes, held for the block.
+    Without POSIX fcntl (Windows) there is no lock; writes stay atomic, so the worst case is duplicated work."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 @contextlib.contextmanager

@@ -25,19 +25,17 @@ ran, so docs/studies.md can quote measured stage timings.
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
 from .errors import UserError
-from .io import atomic_write_json, read_json
+from .io import atomic_write_json, file_lock, read_json
 from .paths import CACHE_DIR, DATA_DIR, default_store
 
 # preset -> where the data comes from and how much of it the token studies use
@@ -72,15 +70,8 @@ def _pipeline_dir() -> Path:
     return d
 
 
-@contextlib.contextmanager
-def _lock(name: str) -> Iterator[None]:
-    path = _pipeline_dir() / f".{name}.lock"
-    with open(path, "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+def _lock(name: str):
+    return file_lock(_pipeline_dir() / f".{name}.lock")
 
 
 def _record(preset: str, stage: str, wall_s: float, **info: Any) -> None:

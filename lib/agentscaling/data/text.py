@@ -34,7 +34,6 @@ truncated cache is rebuilt with a logged warning, never used. Concurrent builder
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
@@ -42,12 +41,12 @@ import logging
 import lzma
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from ..errors import DataIntegrityError, UserError
-from ..io import atomic_save_npy, atomic_write_bytes, atomic_write_json, config_hash, read_json
+from ..io import atomic_save_npy, atomic_write_bytes, atomic_write_json, config_hash, file_lock, read_json
 from . import bpe
 
 log = logging.getLogger(__name__)
@@ -405,22 +404,6 @@ def _open_cached(d: Path, key: str) -> tuple[dict, dict[str, np.ndarray]]:
     return meta, arrays
 
 
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: no cross-process lock (writes stay atomic)
-        yield
-        return
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _build(name: str, tokenizer: str, d: Path, key: str, cache_dir: Path, source: dict, split_rule: str,
            progress: bool) -> None:
     text, train_text, val_text, detail = _corpus_texts(name, cache_dir)
@@ -497,7 +480,7 @@ def load_corpus(name: str, tokenizer: str = "char", cache_dir=None, progress: bo
 
     opened = attempt(warn=False)
     if opened is None:
-        with _lock(d.parent / f".{d.name}.lock"):
+        with file_lock(d.parent / f".{d.name}.lock"):
             opened = attempt(warn=True)  # another process may have built it meanwhile
             if opened is None:
                 _build(name, tokenizer, d, key, cache_dir, source, split_rule, progress)
