@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UserError
-from .experiments import StudyFits, fit_study, resolve_store
+from .experiments import StudyFits, bootstrap_replicates, fit_study, resolve_store  # noqa: F401 (the notebooks call A.bootstrap_replicates)
 from .studies import get_study
 
 WM_STUDIES = ("wm-token-64", "wm-token-256")
@@ -145,13 +145,6 @@ def fit_studies(names: Iterable[str], preset: str, store=None, bootstrap: int = 
 # ------------------------------------------------------------------------------------------------
 # small helpers
 # ------------------------------------------------------------------------------------------------
-def bootstrap_replicates(bootstrap: int | None, preset: str) -> int:
-    """The notebooks' default: 200 replicates per fit, 50 at smoke (which only checks the plumbing)."""
-    if bootstrap is not None:
-        return int(bootstrap)
-    return 50 if preset == "smoke" else 200
-
-
 def exponent(sf: StudyFits, methods: Sequence[str] = ("frontier", "parametric", "parametric-lsq")
              ) -> tuple[str | None, float, float, float]:
     """(method, a, lo, hi) of the first method that could be fitted."""

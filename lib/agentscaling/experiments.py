@@ -218,10 +218,18 @@ BOOKS_STUDIES = ("lm-books-char", "lm-books-gpt2")
 BOOKS_LABELS = ("character", "GPT-2 BPE")
 
 
-def fit_studies(names: Iterable[str], preset: str, store=None, bootstrap: int = 200,
+def bootstrap_replicates(bootstrap: int | None, preset: str) -> int:
+    """The notebooks' default: 200 replicates per fit, 50 at smoke (which only checks the plumbing)."""
+    if bootstrap is not None:
+        return int(bootstrap)
+    return 50 if preset == "smoke" else 200
+
+
+def fit_studies(names: Iterable[str], preset: str, store=None, bootstrap: int | None = None,
                 n_convention: str = "N", methods: Iterable[str] = METHODS) -> list[StudyFits]:
-    return [fit_study(store, n, preset, methods=methods, bootstrap=bootstrap, n_convention=n_convention)
-            for n in names]
+    """fit_study for each study; bootstrap=None takes the preset's default (bootstrap_replicates)."""
+    b = bootstrap_replicates(bootstrap, preset)
+    return [fit_study(store, n, preset, methods=methods, bootstrap=b, n_convention=n_convention) for n in names]
 
 
 def figure(sf: StudyFits, title: str | None = None):
