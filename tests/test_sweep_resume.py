@@ -146,3 +146,21 @@ def test_several_studies_share_one_pool_longest_runs_first(tmp_path):
     # the dry-run's model of that schedule: longest first never loses to the given order here
     d = [1.0, 1.0, 1.0, 3.0]
     assert makespan(lpt_order(d, 2), 2) == 3.0 < makespan(d, 2) == 4.0
+
+
+def test_a_dask_client_is_an_executor(tmp_path):
+    """Sweeps fan out over Dask for more than one machine: a distributed.Client works as the executor
+    (here an in-process cluster), and a second sweep skips the finished run."""
+    from distributed import Client
+
+    from agentscaling.studies import get_study
+    from agentscaling.sweep import sweep_studies
+
+    study = get_study("lm-shakespeare-dense", "smoke")
+    study = study.with_sizes([study.sizes[0].label])
+    with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
+        first = sweep_studies([study], tmp_path, executor=client, cost=lambda st, z: z.flops)
+        again = sweep_studies([study], tmp_path, executor=client)
+    assert [r["status"] for r in first] == ["done"] and not first[0].get("skipped")
+    assert again[0]["status"] == "done" and again[0]["skipped"]
+    assert (tmp_path / study.name).is_dir()
