@@ -146,10 +146,13 @@ def sweep_studies(studies: list[Study], store: str | os.PathLike, executor: Exec
 
         names = ", ".join(st.name for st in studies)
         outer = tqdm(total=len(jobs), desc=names if len(names) < 60 else f"{len(studies)} studies", unit="run")
+    # Dask caches "pure" calls by their arguments: a repeated sweep would get the first call's result back
+    # without looking at the store, so its tasks are submitted as impure
+    extra = {"pure": False} if type(executor).__module__.split(".")[0] == "distributed" else {}
     futures: dict[int, cf.Future] = {}
     for i in order:
         st, z = jobs[i]
-        futures[i] = executor.submit(train_size, st, z, store_root, progress, device)
+        futures[i] = executor.submit(train_size, st, z, store_root, progress, device, **extra)
     results: list[dict[str, Any]] = [{} for _ in jobs]
     pending = {fut: i for i, fut in futures.items()}
     # report runs as they finish; futures of other executors (e.g. Dask's) are waited for in order
