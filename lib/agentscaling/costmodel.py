@@ -236,6 +236,13 @@ def makespan(durations: Sequence[float], workers: int, start_s: float = 0.0) -> 
     return float(max(free))
 
 
+def _pool_factors(model: CostModel, workers: int) -> tuple[float, float]:
+    """(slow-down of each run from time sharing when workers exceed the CPUs, start-up per worker)."""
+    cpus = os.cpu_count() or 1
+    slow = workers / cpus if (workers > 1 and model.device == "cpu" and workers > cpus) else 1.0
+    return slow, (model.worker_start_s if workers > 1 else 0.0)
+
+
 def lpt_order(durations: Sequence[float], workers: int) -> list[float]:
     """The order a pool receives jobs in (sweep.sweep_studies submits the longest first when workers > 1)."""
     return sorted(durations, reverse=True) if workers > 1 else list(durations)
@@ -246,9 +253,7 @@ def predict_studies(studies: Sequence[Any], model: CostModel, workers: int = 1,
     """Per-study estimates and the (whole, remaining) wall time of all their runs swept in one pool, as
     experiments.run_studies does: every run of every study submitted at once, longest first."""
     ests = [predict_study(st, model, workers=workers, store=store) for st in studies]
-    slow = (workers / (os.cpu_count() or 1)) if (workers > 1 and model.device == "cpu"
-                                                 and workers > (os.cpu_count() or 1)) else 1.0
-    start = model.worker_start_s if workers > 1 else 0.0
+    slow, start = _pool_factors(model, workers)
     dur = [r.total_s * slow for e in ests for r in e.runs]
     left = [r.total_s * slow for e in ests for r in e.runs if r.status not in ("done", "diverged")]
     return ests, makespan(lpt_order(dur, workers), workers, start), makespan(lpt_order(left, workers), workers, start)
@@ -278,9 +283,8 @@ def predict_study(study, model: CostModel, workers: int = 1, store: str | os.Pat
     if model.threads > 1 and isinstance(load, (int, float)) and load > 0.5 * cpus:
         notes.append(f"the calibration was measured at load average {load:.1f} on {cpus} CPUs: predictions are "
                      f"pessimistic; re-measure on an idle machine (python -m agentscaling.costmodel calibrate --force)")
-    slow = 1.0
-    if workers > 1 and model.device == "cpu" and workers > cpus:
-        slow = workers / cpus
+    slow, start = _pool_factors(model, workers)
+    if slow > 1.0:
         notes.append(f"{workers} workers on {cpus} CPUs: each run slowed by {slow:.1f}x (time sharing)")
     if study.task not in ("lm", "wm", "bc"):
         notes.append(f"task {study.task!r}: only the GPT's cost is modelled")
@@ -288,7 +292,6 @@ def predict_study(study, model: CostModel, workers: int = 1, store: str | os.Pat
         for r, z in zip(runs, study.sizes):
             r.status = _run_status(study, z, store)["status"]
     dur = [r.total_s * slow for r in runs]
-    start = model.worker_start_s if workers > 1 else 0.0
     wall = makespan(lpt_order(dur, workers), workers, start)
     remaining = makespan(lpt_order([d for d, r in zip(dur, runs) if r.status not in ("done", "diverged")], workers),
                          workers, start)
