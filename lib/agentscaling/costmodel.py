@@ -626,10 +626,11 @@ def run_cost(threads: int = 1, device: str = "cpu") -> Callable[[Any, Any], floa
 
 
 # ---------------------------------------------------------------------------------------------- entry points
-def estimate_sweep(study, workers: int = 1, device: str = "cpu", store: str | os.PathLike | None = None,
-                   threads: int | None = None, log: Callable[[str], None] | None = None, **kw: Any) -> StudyEstimate:
-    """What `agentscaling sweep --dry-run` prints: one worker uses this process's torch threads; several
-    workers use 1 thread each (sweep.process_executor)."""
+def estimate_studies(studies: Sequence[Any], workers: int = 1, device: str = "cpu",
+                     store: str | os.PathLike | None = None, threads: int | None = None,
+                     log: Callable[[str], None] | None = None, **kw: Any) -> tuple[list[StudyEstimate], float, float]:
+    """What `agentscaling sweep A[,B...] --dry-run` prints (predict_studies with this machine's calibration):
+    one worker uses this process's torch threads; several workers use 1 thread each (sweep.process_executor)."""
     import torch
 
     if workers < 1:
@@ -638,7 +639,13 @@ def estimate_sweep(study, workers: int = 1, device: str = "cpu", store: str | os
         device = "cuda" if torch.cuda.is_available() else "cpu"
     threads = threads or (1 if workers > 1 else torch.get_num_threads())
     model = load_or_calibrate(threads=threads, device=device, log=log, **kw)
-    return predict_study(study, model, workers=workers, store=store)
+    return predict_studies(studies, model, workers=workers, store=store)
+
+
+def estimate_sweep(study, workers: int = 1, device: str = "cpu", store: str | os.PathLike | None = None,
+                   threads: int | None = None, log: Callable[[str], None] | None = None, **kw: Any) -> StudyEstimate:
+    """estimate_studies for one study."""
+    return estimate_studies([study], workers, device, store, threads, log, **kw)[0][0]
 
 
 def compare_with_store(study, store: str | os.PathLike, model: CostModel) -> list[dict[str, Any]]:

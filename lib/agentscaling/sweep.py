@@ -149,12 +149,8 @@ def sweep_studies(studies: list[Study], store: str | os.PathLike, executor: Exec
     # Dask caches "pure" calls by their arguments: a repeated sweep would get the first call's result back
     # without looking at the store, so its tasks are submitted as impure
     extra = {"pure": False} if type(executor).__module__.split(".")[0] == "distributed" else {}
-    futures: dict[int, cf.Future] = {}
-    for i in order:
-        st, z = jobs[i]
-        futures[i] = executor.submit(train_size, st, z, store_root, progress, device, **extra)
+    pending = {executor.submit(train_size, *jobs[i], store_root, progress, device, **extra): i for i in order}
     results: list[dict[str, Any]] = [{} for _ in jobs]
-    pending = {fut: i for i, fut in futures.items()}
     # report runs as they finish; futures of other executors (e.g. Dask's) are waited for in order
     finished = cf.as_completed(pending) if all(isinstance(f, cf.Future) for f in pending) else list(pending)
     for fut in finished:

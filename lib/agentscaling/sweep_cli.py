@@ -97,14 +97,10 @@ def cmd_sweep(args) -> int:
         raise UserError("--workers must be >= 1")
     store = args.store or str(default_store(args.preset))
     if getattr(args, "dry_run", False):
-        from .costmodel import format_estimate, load_or_calibrate, predict_studies
+        from .costmodel import estimate_studies, format_estimate
 
-        import torch
-
-        device = auto_device(args.device)
-        threads = 1 if args.workers > 1 else torch.get_num_threads()
-        model = load_or_calibrate(threads=threads, device=device, log=lambda m: print(m, file=sys.stderr, flush=True))
-        ests, wall, left = predict_studies(studies, model, workers=args.workers, store=store)
+        ests, wall, left = estimate_studies(studies, workers=args.workers, device=args.device, store=store,
+                                            log=lambda m: print(m, file=sys.stderr, flush=True))
         print("\n\n".join(format_estimate(e) for e in ests))
         if len(ests) > 1:
             print(f"\nall {len(ests)} studies in one pool of {args.workers} worker(s), longest runs first: "

@@ -109,7 +109,7 @@ class GPT(nn.Module):
 # logits dominate a CPU training step: 2,048 positions x 50,257 logits are 412 MB of fp32 that are written,
 # normalised, differentiated and read back by two matmuls, all from DRAM. In chunks of 32 rows (6.4 MB)
 # they stay in cache, and the gradients of h and W are formed in the same pass. Same maths, summed in
-# another order (equal to rounding, tests/test_model.py). Small vocabularies gain nothing: each chunk
+# another order (equal to rounding, tests/test_trainer.py). Small vocabularies gain nothing: each chunk
 # re-reads W, so the plain path is kept below FUSED_CE_MIN_VOCAB, and on GPUs (many tiny kernels).
 FUSED_CE_MIN_VOCAB = 8192
 FUSED_CE_CHUNK = 32

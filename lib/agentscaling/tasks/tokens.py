@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 from ..errors import UserError
-from ..model.gpt import head_cross_entropy
+from ..model.gpt import masked_next_token_loss
 from . import TaskData
 
 ACTION_DIMS = 16
@@ -31,13 +31,6 @@ ACTION_DIMS = 16
 
 def token_context(tokens_per_frame: int, context_steps: int) -> int:
     return int(context_steps) * (int(tokens_per_frame) + ACTION_DIMS)
-
-
-def masked_loss(model, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """Mean cross-entropy over the supervised positions; only those go through the (tied) head."""
-    h = model.hidden(batch["x"])
-    m = batch["mask"]
-    return head_cross_entropy(model, h[m], batch["y"][m])
 
 
 def make_token_task(study, builder, device: str = "cpu", info: dict[str, Any] | None = None) -> TaskData:
@@ -63,7 +56,7 @@ def make_token_task(study, builder, device: str = "cpu", info: dict[str, Any] | 
         total, count = 0.0, 0
         for b in heldout:
             n = int(b["mask"].sum())
-            total += float(masked_loss(model, b)) * n
+            total += float(masked_next_token_loss(model, b)) * n
             count += n
         return total / count
 
@@ -72,7 +65,8 @@ def make_token_task(study, builder, device: str = "cpu", info: dict[str, Any] | 
                 "train_frames": builder.epoch_inputs("train") // builder.tokens_per_step,
                 "val_frames": builder.epoch_inputs("val") // builder.tokens_per_step,
                 "supervised_fraction": sup / S}
-    return TaskData(vocab_size=builder.vocab_size, context=S, batch_fn=batch_fn, val_fn=val_fn, loss_fn=masked_loss,
+    return TaskData(vocab_size=builder.vocab_size, context=S, batch_fn=batch_fn, val_fn=val_fn,
+                    loss_fn=masked_next_token_loss,
                     inputs_per_batch=B * S, supervised_per_batch=B * sup, epoch_inputs=builder.epoch_inputs("train"),
                     info=out_info)
 
