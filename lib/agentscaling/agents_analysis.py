@@ -45,17 +45,19 @@ def prepare_data(names: Iterable[str], preset: str) -> pd.DataFrame:
     return pipeline.prepare(preset, levels, bccnn=any(s.task == "bc-cnn" for s in studies))
 
 
-def run_agent_studies(names: Iterable[str], preset: str, store=None, workers: int = 1, progress: bool = False
-                      ) -> pd.DataFrame:
+def run_agent_studies(names: Iterable[str], preset: str, store=None, workers: int | None = None,
+                      progress: bool = False) -> pd.DataFrame:
     """Prepare the data, then sweep each study (finished runs reused, interrupted ones resumed).
 
-    Studies with several sizes go to `workers` 1-thread processes (when workers > 1); a single-size
-    study (the extrapolation run) trains in this process at torch's full thread count, since one
-    1-thread worker would leave the other core idle."""
+    Studies with several sizes go to `workers` 1-thread processes (None: `sweep.default_workers`, 2 on
+    a 2-core CPU preset) sharing one pool, longest runs first; a single-size study (the extrapolation
+    run) trains in this process at torch's full thread count, since one 1-thread worker would leave
+    the other core idle."""
     from .costmodel import run_cost
-    from .sweep import process_executor, sweep_studies
+    from .sweep import default_workers, process_executor, sweep_studies
 
     names = list(names)
+    workers = default_workers(preset) if workers is None else workers
     prepare_data(names, preset)
     store = resolve_store(store, preset)
     studies = [get_study(name, preset) for name in names]
@@ -765,7 +767,7 @@ def _final_loss(store: str, study) -> dict[str, tuple[str, float]]:
 
 
 def lr_search(preset: str, store=None, base_name: str = "wm-token-64", n_sizes: int = 2, max_tries: int = 3,
-              workers: int = 1, progress: bool = False) -> pd.DataFrame:
+              workers: int | None = None, progress: bool = False) -> pd.DataFrame:
     """The paper's LR protocol, automated: the grid of the `lr-sweep` study on the base study's smallest
     model, then for each of the next `n_sizes - 1` sizes the previous size's best LR and successive halvings
     of it (at most `max_tries`), stopping when the loss stops improving. Every run lands in the store under
@@ -773,9 +775,10 @@ def lr_search(preset: str, store=None, base_name: str = "wm-token-64", n_sizes: 
     <store>/lr-sweep/chosen.json)."""
     from .io import atomic_write_json
     from .studies.agents import LR_GRID, lr_rule, lr_sweep_study
-    from .sweep import process_executor, sweep
+    from .sweep import default_workers, process_executor, sweep
 
     store = resolve_store(store, preset)
+    workers = default_workers(preset) if workers is None else workers
     base = get_study(base_name, preset)
     prepare_data([base_name], preset)
     shapes = [z.shape for z in sorted(base.sizes, key=lambda z: base.counts(z)["N"])][:n_sizes]

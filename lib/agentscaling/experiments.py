@@ -6,7 +6,6 @@ fit sees (done runs; the warmup transient dropped), runs each fitting method wit
 turns results into tables and plain-language statements. Fitting itself lives in `agentscaling.fit`."""
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -30,15 +29,14 @@ def run_studies(names: Iterable[str], preset: str, store=None, workers: int | No
                 device: str = "auto") -> pd.DataFrame:
     """Sweep each study (finished runs are reused); one row per run with its status.
 
-    workers=None picks 1 at smoke and on a GPU, else one 1-thread process per core (at most 2:
-    two 1-thread workers beat one 2-thread process on 2 cores)."""
+    workers=None: `sweep.default_workers` (1 at smoke and on a GPU, else one 1-thread process per core)."""
     from .costmodel import run_cost
-    from .sweep import auto_device, process_executor, sweep_studies
+    from .sweep import auto_device, default_workers, process_executor, sweep_studies
 
     store = resolve_store(store, preset)
     device = auto_device(device)
     if workers is None:
-        workers = 1 if (preset == "smoke" or device != "cpu") else max(1, min(2, os.cpu_count() or 1))
+        workers = default_workers(preset, device)
     studies = [get_study(name, preset) for name in names]
     executor = process_executor(workers) if workers > 1 else None
     try:  # every study's runs in one pool, longest first: no core idles between studies

@@ -32,13 +32,42 @@ def notebook_dataset(preset: str, data_dir: str | Path | None = None, seed: int 
                                   episode_steps=cfg["episode_steps"])
 
 
+def _train_level(root: str, tokens_per_frame: int, preset: str, store, seed: int, overrides: dict) -> str:
+    """One level's tokenizer in a worker process (the dataset is reopened there from its root)."""
+    from ..data.dataset import TrajectoryDataset
+
+    return str(train_tokenizer(TrajectoryDataset(root), tokens_per_frame, preset=preset, store=store, seed=seed,
+                               **overrides).path)
+
+
+def train_levels(dataset, levels: Sequence[int], preset: str, store=None, seed: int = 0, workers: int = 1,
+                 **overrides: Any) -> None:
+    """Train the levels' tokenizers in `workers` 1-thread processes, most tokens per frame first (each
+    run resumes or is found done as in train_tokenizer; the sequential loop after it only loads)."""
+    from ..sweep import process_executor
+
+    todo = sorted({int(k) for k in levels}, reverse=True)
+    if workers <= 1 or len(todo) <= 1 or not hasattr(dataset, "root"):
+        return
+    with process_executor(min(workers, len(todo))) as ex:
+        for fut in [ex.submit(_train_level, str(dataset.root), k, preset, store, seed, overrides) for k in todo]:
+            fut.result()
+
+
 def compare_levels(dataset, levels: Sequence[int] = LEVELS, preset: str = "smoke", store=None, seed: int = 0,
-                   progress: bool = False, n_examples: int = 6, **overrides: Any) -> tuple[pd.DataFrame, dict]:
+                   progress: bool = False, n_examples: int = 6, workers: int | None = None,
+                   **overrides: Any) -> tuple[pd.DataFrame, dict]:
     """Train (or load) one tokenizer per level and evaluate each on the same held-out frames.
 
-    Returns (table, examples): one row per level (PSNR, codebook usage, perplexity, tokens per step =
-    k + 16 action tokens, bits per frame = k·log2 V, ...) and a dict holding the same `n_examples`
-    held-out frames ("original") and each level's reconstructions of them (keyed by k)."""
+    workers: processes that train the missing tokenizers side by side (None: `sweep.default_workers`,
+    2 on a 2-core CPU preset, 1 at smoke). Returns (table, examples): one row per level (PSNR, codebook
+    usage, perplexity, tokens per step = k + 16 action tokens, bits per frame = k·log2 V, ...) and a
+    dict holding the same `n_examples` held-out frames ("original") and each level's reconstructions
+    of them (keyed by k)."""
+    from ..sweep import default_workers
+
+    train_levels(dataset, levels, preset, store, seed, default_workers(preset) if workers is None else workers,
+                 **overrides)
     rows, examples = [], {}
     shown = _heldout_pool(dataset, None).fixed_sample(n_examples, seed=EVAL_SEED + 1)
     examples["original"] = shown
