@@ -177,3 +177,21 @@ def test_every_agent_study_builds_at_every_preset():
     ext, base = get_study("wm-extrapolation", "cpu"), get_study("wm-token-64", "cpu")
     assert ext.sizes[0].flops == pytest.approx(10 * max(z.flops for z in base.sizes))
     assert ext.counts(ext.sizes[0])["N"] > max(base.counts(z)["N"] for z in base.sizes)
+
+
+def test_a_study_counts_the_same_in_a_fresh_worker_process():
+    """Sweep workers receive studies pickled into spawned processes that have imported nothing else.
+    BC-CNN counts its CNN through a counter registered by the study modules; a worker once counted N
+    without the CNN (8.9k instead of 41.1k), trained 4.6x too many steps and ran beyond 4 epochs."""
+    import pickle
+    import subprocess
+    import sys
+
+    st = get_study("bc-cnn", "smoke")
+    z = st.sizes[0]
+    code = ("import pickle, sys; st, z = pickle.loads(sys.stdin.buffer.read()); "
+            "print(st.counts(z)['N'], st.steps(z))")
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps((st, z)), capture_output=True, check=True)
+    n, steps = map(int, out.stdout.split())
+    assert (n, steps) == (st.counts(z)["N"], st.steps(z))
+    assert n > st.counts(z)["N_cnn"]

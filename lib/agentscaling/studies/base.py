@@ -52,6 +52,9 @@ class Study:
         return self.batch_size * self.context
 
     def counts(self, size: SizeSpec) -> dict[str, float]:
+        # The counters register on import of the study modules; a Study unpickled in a fresh worker
+        # process has not imported them (a BC-CNN run once counted N without its CNN there).
+        _load_builtin()
         if self.task in _COUNTERS:  # models other than the plain GPT (e.g. BC-CNN) count themselves
             return _COUNTERS[self.task](self, size)
         c = count_params_shape(size.shape, self.vocab_size, self.context)
