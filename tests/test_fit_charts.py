@@ -65,3 +65,17 @@ def test_refit_after_dropping_smallest_budgets_changes_the_data():
         cut, c_min = refit_dropping_budgets(df, 2, bootstrap=0, n_starts=2)
     assert c0 is None and c_min > df["C"].min()
     assert cut.n_points < full.n_points and cut.points.C.min() >= c_min
+
+
+def test_refit_widget_shows_each_slider_position_as_widget_state():
+    """The slider's refits land in the Output widget's own state (not captured by cell message id,
+    which headless runners only emulate): the message and the table change with the slider."""
+    from agentscaling.charts.explorer import refit_widget
+
+    w = refit_widget(chinchilla_points(), drop_highest_loss=5)
+    slider, out = w.children
+    assert out.outputs[0]["text"].startswith("dropped 0 of 8 compute bins; 240 points")
+    first_table = out.outputs[1]["data"]["text/plain"]
+    slider.value = 2
+    assert len(out.outputs) == 2 and out.outputs[0]["text"].startswith("dropped 2 of 8 compute bins")
+    assert out.outputs[1]["data"]["text/plain"] != first_table

@@ -179,7 +179,6 @@ def refit_widget(df: pd.DataFrame, *, n_bins: int = 8, max_drop: int | None = No
     """An ipywidgets control: a slider for how many of the smallest compute bins to drop; each
     change refits (robust parametric) and shows the coefficients next to the full-data fit."""
     import ipywidgets as widgets
-    from IPython.display import display
 
     fit_kwargs.setdefault("bootstrap", 0)
     full, _ = refit_dropping_budgets(df, 0, n_bins=n_bins, columns=columns, **fit_kwargs)
@@ -187,19 +186,21 @@ def refit_widget(df: pd.DataFrame, *, n_bins: int = 8, max_drop: int | None = No
                                description="drop smallest", continuous_update=False)
     out = widgets.Output()
 
+    # The widget's outputs are set as its state (append_*), not captured with `with out:`: capture
+    # routes output by the executing cell's message id, a protocol headless runners (nbclient, in
+    # papermill and the tests) emulate; the test suite hung three times on this cell while it did.
     def show(change=None):
         k = slider.value
-        out.clear_output(wait=True)
-        with out:
-            try:
-                fit, c_min = refit_dropping_budgets(df, k, n_bins=n_bins, columns=columns, **fit_kwargs)
-            except Exception as e:  # shown to the user in the widget, not raised into the event loop
-                print(f"refit failed: {e}")
-                return
-            table = pd.DataFrame({"all data": full.to_frame()["value"], f"C >= {c_min:.3g}" if c_min else "all (k=0)":
-                                  fit.to_frame()["value"]})
-            print(f"dropped {k} of {n_bins} compute bins; {fit.n_points} points; converged: {fit.converged}")
-            display(table)
+        out.outputs = ()
+        try:
+            fit, c_min = refit_dropping_budgets(df, k, n_bins=n_bins, columns=columns, **fit_kwargs)
+        except Exception as e:  # shown to the user in the widget, not raised into the event loop
+            out.append_stdout(f"refit failed: {e}\n")
+            return
+        table = pd.DataFrame({"all data": full.to_frame()["value"], f"C >= {c_min:.3g}" if c_min else "all (k=0)":
+                              fit.to_frame()["value"]})
+        out.append_stdout(f"dropped {k} of {n_bins} compute bins; {fit.n_points} points; converged: {fit.converged}\n")
+        out.append_display_data(table)
 
     slider.observe(show, names="value")
     show()
