@@ -238,6 +238,12 @@ def _run_pool(todo: list[tuple], workers: int, bar) -> None:
     counter = ctx.Value("q", 0)
     n = min(workers, len(todo))
     groups = [todo[w::n] for w in range(n)]     # each worker streams its shards (overlapping commits)
+    # Pool.__exit__ terminates the workers with SIGTERM and joins them without a timeout. A worker's
+    # SIGTERM handler (its temp-file cleanup) only runs if the signal reaches its main thread, and
+    # pyarrow's jemalloc background thread can take it instead: the worker then stays blocked on the
+    # task queue and the join never returns (the test suite hung so, 2026-11-29). A finished pool is
+    # therefore closed and joined first (the workers exit on their own), so terminate finds nothing
+    # to signal. After a worker's exception the pool is still terminated as before.
     with ctx.Pool(n, initializer=_init_worker, initargs=(counter,)) as pool:
         res = pool.map_async(_worker, groups, chunksize=1)
         seen = 0
@@ -250,6 +256,8 @@ def _run_pool(todo: list[tuple], workers: int, bar) -> None:
         res.get()                      # re-raise a worker's exception here
         if bar is not None:
             bar.update(counter.value - seen)
+        pool.close()
+        pool.join()
 
 
 def throughput(n_steps: int = 100, matches: int = DEFAULT_MATCHES_PER_SHARD, size: int = 64, seed: int = 0) -> dict:
