@@ -49,15 +49,15 @@ def run_agent_studies(names: Iterable[str], preset: str, store=None, workers: in
                       progress: bool = False) -> pd.DataFrame:
     """Prepare the data, then sweep each study (finished runs reused, interrupted ones resumed).
 
-    Studies with several sizes go to `workers` 1-thread processes (None: `sweep.default_workers`, 2 on
+    Studies with several sizes go to `workers` 1-thread processes (None: `sweep.resolve_workers`, 2 on
     a 2-core CPU preset) sharing one pool, longest runs first; a single-size study (the extrapolation
     run) trains in this process at torch's full thread count, since one 1-thread worker would leave
     the other core idle."""
     from .costmodel import run_cost
-    from .sweep import default_workers, process_executor, sweep_studies
+    from .sweep import process_executor, resolve_workers, sweep_studies
 
     names = list(names)
-    workers = default_workers(preset) if workers is None else workers
+    workers = resolve_workers(workers, preset)
     prepare_data(names, preset)
     store = resolve_store(store, preset)
     studies = [get_study(name, preset) for name in names]
@@ -775,10 +775,10 @@ def lr_search(preset: str, store=None, base_name: str = "wm-token-64", n_sizes: 
     <store>/lr-sweep/chosen.json)."""
     from .io import atomic_write_json
     from .studies.agents import LR_GRID, lr_rule, lr_sweep_study
-    from .sweep import default_workers, process_executor, sweep
+    from .sweep import process_executor, resolve_workers, sweep
 
     store = resolve_store(store, preset)
-    workers = default_workers(preset) if workers is None else workers
+    workers = resolve_workers(workers, preset)
     base = get_study(base_name, preset)
     prepare_data([base_name], preset)
     shapes = [z.shape for z in sorted(base.sizes, key=lambda z: base.counts(z)["N"])][:n_sizes]

@@ -29,14 +29,13 @@ def run_studies(names: Iterable[str], preset: str, store=None, workers: int | No
                 device: str = "auto") -> pd.DataFrame:
     """Sweep each study (finished runs are reused); one row per run with its status.
 
-    workers=None: `sweep.default_workers` (1 at smoke and on a GPU, else one 1-thread process per core)."""
+    workers=None: `sweep.resolve_workers` (1 at smoke and on a GPU, else one 1-thread process per core)."""
     from .costmodel import run_cost
-    from .sweep import auto_device, default_workers, process_executor, sweep_studies
+    from .sweep import auto_device, process_executor, resolve_workers, sweep_studies
 
     store = resolve_store(store, preset)
     device = auto_device(device)
-    if workers is None:
-        workers = default_workers(preset, device)
+    workers = resolve_workers(workers, preset, device)
     studies = [get_study(name, preset) for name in names]
     executor = process_executor(workers) if workers > 1 else None
     try:  # every study's runs in one pool, longest first: no core idles between studies

@@ -39,12 +39,14 @@ class InProcessExecutor:
         return fut
 
 
-def default_workers(preset: str, device: str = "cpu") -> int:
-    """Worker processes a notebook uses when it is not told: 1 at smoke (start-up would dominate) and on
-    a GPU, else one 1-thread process per core, at most 2 (two 1-thread workers beat one 2-thread
-    process on 2 cores, docs/machine notes)."""
+def resolve_workers(workers: int | None, preset: str, device: str = "cpu") -> int:
+    """`workers` when given; else what a notebook uses when it is not told: 1 at smoke (start-up would
+    dominate) and on a GPU, else one 1-thread process per core, at most 2 (two 1-thread workers beat one
+    2-thread process on 2 cores, docs/machine notes)."""
     import os
 
+    if workers is not None:
+        return int(workers)
     if preset == "smoke" or auto_device(device) != "cpu":
         return 1
     return max(1, min(2, os.cpu_count() or 1))

@@ -59,15 +59,14 @@ def compare_levels(dataset, levels: Sequence[int] = LEVELS, preset: str = "smoke
                    **overrides: Any) -> tuple[pd.DataFrame, dict]:
     """Train (or load) one tokenizer per level and evaluate each on the same held-out frames.
 
-    workers: processes that train the missing tokenizers side by side (None: `sweep.default_workers`,
+    workers: processes that train the missing tokenizers side by side (None: `sweep.resolve_workers`,
     2 on a 2-core CPU preset, 1 at smoke). Returns (table, examples): one row per level (PSNR, codebook
     usage, perplexity, tokens per step = k + 16 action tokens, bits per frame = k·log2 V, ...) and a
     dict holding the same `n_examples` held-out frames ("original") and each level's reconstructions
     of them (keyed by k)."""
-    from ..sweep import default_workers
+    from ..sweep import resolve_workers
 
-    train_levels(dataset, levels, preset, store, seed, default_workers(preset) if workers is None else workers,
-                 **overrides)
+    train_levels(dataset, levels, preset, store, seed, resolve_workers(workers, preset), **overrides)
     rows, examples = [], {}
     shown = _heldout_pool(dataset, None).fixed_sample(n_examples, seed=EVAL_SEED + 1)
     examples["original"] = shown
