@@ -26,7 +26,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 from agentscaling.costmodel import cpu_name, loadavg  # noqa: E402
-from agentscaling.model.gpt import FUSED_CE_CHUNK, chunked_linear_cross_entropy  # noqa: E402
+from agentscaling.model.gpt import chunked_linear_cross_entropy, fused_ce_chunk  # noqa: E402
 from agentscaling.train.trainer import tune_cpu_allocator  # noqa: E402
 
 
@@ -52,7 +52,7 @@ def main() -> None:
     args = ap.parse_args()
     tune_cpu_allocator()
     widths, threads = ((8, 32), (1,)) if args.quick else ((8, 16, 32), (1, 2))
-    env = {"cpu": cpu_name(), "torch": torch.__version__, "loadavg_start": round(loadavg(), 2), "chunk": FUSED_CE_CHUNK}
+    env = {"cpu": cpu_name(), "torch": torch.__version__, "loadavg_start": round(loadavg(), 2), "chunk": fused_ce_chunk(args.vocab)}
     if args.json:
         print(json.dumps({"env": env}))
     else:

@@ -9,10 +9,11 @@ from agentscaling.errors import UserError
 from agentscaling.studies import get_study
 
 # A plausible 2-core CPU: 2 ms per step, 0.2 ms per layer, 100 GFLOP/s matmuls, 50 GFLOP/s attention,
-# 3 ns per attention score, 1 ns per elementwise unit, 5 ns per parameter (optimizer); forward-only the
-# same without the optimizer.
-TRAIN = np.array([2e-3, 2e-4, 1e-11, 2e-11, 3e-9, 1e-9, 2e-9, 5e-9])
-EVAL = np.array([1e-3, 1e-4, 1e-11, 2e-11, 1e-9, 1e-9, 1e-9])
+# 3 ns per attention score, 1 ns per elementwise unit, 20 GFLOP/s convolutions, 5 ns per parameter
+# (optimizer); forward-only the same without the optimizer.
+TRAIN = np.array([2e-3, 2e-4, 1e-11, 2e-11, 3e-9, 1e-9, 2e-9, 5e-11, 5e-9])
+EVAL = np.array([1e-3, 1e-4, 1e-11, 2e-11, 1e-9, 1e-9, 1e-9, 5e-11])
+SMALL_CNN = (32, (8, 16, 16), 1, 64)
 
 
 def synthetic_model(threads=2):
@@ -28,8 +29,10 @@ def test_fit_recovers_coefficients_of_synthetic_timings():
     specs = [spec(n_layer=L, n_embd=d, n_head=d // hd, batch=B, context=T, supervised=S, vocab_size=V)
              for L in (1, 2, 4) for d in (32, 64, 192) for hd in (16, 32)
              for (B, T, V, S) in ((256, 16, 65, 16), (32, 256, 1024, 256), (256, 16, 65, 1))]
+    specs += [spec(n_layer=L, n_embd=d, n_head=4, batch=B, context=4, supervised=4, vocab_size=68, cnn=c)
+              for L in (1, 3) for d in (32, 64) for B in (32, 64) for c in (SMALL_CNN, (32, (16, 32, 32), 1, 128))]
     points = [{**{k: getattr(s, k) for k in ("n_layer", "n_embd", "vocab_size", "context", "batch", "supervised",
-                                               "n_head")},
+                                               "n_head", "cnn")},
                "train_s": float(s.train_features() @ TRAIN), "eval_s": float(s.eval_features() @ EVAL)}
               for s in specs]
     model = cm.model_from_points(points, threads=2)
@@ -37,6 +40,21 @@ def test_fit_recovers_coefficients_of_synthetic_timings():
         assert model.step_seconds(s) == pytest.approx(s.train_features() @ TRAIN, rel=1e-6)
         assert model.eval_seconds(s) == pytest.approx(s.eval_features() @ EVAL, rel=1e-6)
     assert max(abs(e) for e in model.meta["loo_rel_err_train"]) < 1e-6
+    # the CNN term is recovered from the BC-CNN points, and it is what makes a BC-CNN step cost more
+    assert model.train_coef[cm.TRAIN_FEATURES.index("cnn_flops")] == pytest.approx(5e-11, rel=1e-6)
+
+
+def test_bc_cnn_steps_pay_for_their_convolutions():
+    study = get_study("bc-cnn", "cpu")
+    z = study.sizes[0]
+    s = cm.spec_for(study, z)
+    assert s.cnn and s.cnn_flops == study.counts(z)["cnn_flops_train_per_frame"] > 0
+    m = synthetic_model()
+    no_cnn = replace(s, cnn=())
+    extra = 5e-11 * s.cnn_flops * s.batch * s.context
+    assert m.step_seconds(s) - m.step_seconds(no_cnn) == pytest.approx(extra, rel=1e-9)
+    assert m.eval_seconds(s) - m.eval_seconds(no_cnn) == pytest.approx(extra / 3, rel=1e-9)
+    assert not any("only the GPT" in n for n in cm.predict_study(study, m).notes)
 
 
 def test_step_time_grows_with_every_dimension_and_sparse_heads_are_cheaper():
@@ -113,9 +131,13 @@ def test_refuses_bad_input():
     with pytest.raises(UserError):
         spec(n_embd=65)  # not divisible by 4 heads
     with pytest.raises(UserError):
+        spec(cnn=(32, (8, 16)))  # not (frame_size, channels, res_blocks, out_dim)
+    with pytest.raises(UserError):
+        spec(cnn=(32, (8, 0), 1, 64))
+    with pytest.raises(UserError):
         cm.CostModel(train_coef=-TRAIN, eval_coef=EVAL, threads=2)
     with pytest.raises(UserError):
-        cm.CostModel(train_coef=np.zeros(8), eval_coef=EVAL, threads=2)
+        cm.CostModel(train_coef=np.zeros(9), eval_coef=EVAL, threads=2)
     with pytest.raises(UserError):
         cm.CostModel(train_coef=TRAIN[:3], eval_coef=EVAL, threads=2)
     with pytest.raises(UserError):
@@ -173,6 +195,9 @@ def test_calibration_is_cached_and_reloaded_without_measuring(tmp_path):
 def test_real_measurement_of_a_tiny_point_is_positive():
     tt, te = cm.measure_point(cm.StepSpec(n_layer=1, n_head=2, n_embd=8, vocab_size=17, context=8, batch=4,
                                           supervised=1), target_s=0.01, repeats=1)
+    assert 0 < te and 0 < tt and np.isfinite(tt)
+    tt, te = cm.measure_point(cm.StepSpec(n_layer=1, n_head=2, n_embd=8, vocab_size=68, context=2, batch=2,
+                                          supervised=2, cnn=(8, (2,), 0, 4)), target_s=0.01, repeats=1)
     assert 0 < te and 0 < tt and np.isfinite(tt)
 
 

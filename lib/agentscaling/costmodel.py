@@ -19,6 +19,7 @@ AdamW) costs a linear, non-negative combination of
   L·d·B·T                elementwise/LayerNorm/GELU memory traffic
   B·S·V                  softmax and cross-entropy over the logits (memory-bound; dominates large vocabularies)
   N_total                optimizer, clipping and gradient zeroing (memory-bound in the parameters)
+  cnn_flops·B·T          a per-frame CNN encoder (BC-CNN): its training FLOPs per frame (6·MACs) times frames
 and a held-out forward (the task's val_fn, no grad) the same terms without the optimizer. The
 coefficients are fitted (non-negative least squares, relative error) to step times measured on a
 small calibration grid in this process, on this machine, at a given torch thread count; the
@@ -33,7 +34,8 @@ paying a process start; with one worker it runs in this process at torch's threa
 
 Assumptions, stated in every estimate: an otherwise idle machine (the prediction is the best case;
 other busy processes slow 2-thread torch several-fold), the calibration's thread count, and GPT-shaped
-models (tasks with other encoders, e.g. BC-CNN, are predicted without the encoder's cost)."""
+models, or BC-CNN's Impala CNN feeding a GPT (its convolutions are one more term, calibrated on BC-CNN
+points of the grid); other encoders are predicted without their cost."""
 from __future__ import annotations
 
 import argparse
@@ -51,9 +53,11 @@ import numpy as np
 
 from .errors import UserError
 
-CALIBRATION_VERSION = 4   # 4: the chunked head + cross-entropy for vocabularies >= 8192 (model.gpt)
-TRAIN_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "logits", "params")
-EVAL_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "logits")
+# 5: the chunked head + cross-entropy from vocabulary 256 up (model.gpt; 4: from 8192), and BC-CNN's CNN term
+CALIBRATION_VERSION = 5
+TRAIN_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "logits", "cnn_flops",
+                  "params")
+EVAL_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "logits", "cnn_flops")
 RUN_OVERHEAD_S = 1.0     # per run: build the task (memory-mapped corpus), init the model, write config/curve/model
 WORKER_START_S = 4.0     # per worker process: spawn, import torch and the library
 
@@ -68,16 +72,43 @@ class StepSpec:
     batch: int
     supervised: int          # positions per sequence that go through the output head
     n_head: int = 1
+    # BC-CNN: (frame_size, channels, res_blocks, out_dim) of the Impala CNN that encodes each input frame
+    # (tasks.bccnn.CNNConfig); the inputs are then frames, the "vocabulary" the 68 action logits
+    cnn: tuple = ()
 
     def __post_init__(self) -> None:
         for k in ("n_layer", "n_embd", "vocab_size", "context", "batch", "supervised", "n_head"):
             v = getattr(self, k)
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise UserError(f"StepSpec.{k} must be a positive integer, got {v!r}")
+        if self.cnn:
+            try:
+                self.cnn_config()
+            except (TypeError, ValueError) as e:
+                raise UserError(f"StepSpec.cnn must be (frame_size, channels, res_blocks, out_dim), got "
+                                f"{self.cnn!r}: {e}") from None
         if self.supervised > self.context:
             raise UserError(f"supervised positions ({self.supervised}) exceed the context ({self.context})")
         if self.n_embd % self.n_head:
             raise UserError(f"n_embd={self.n_embd} is not divisible by n_head={self.n_head}")
+
+    def cnn_config(self):
+        from .tasks.bccnn import CNNConfig
+
+        f, ch, r, o = self.cnn
+        cfg = CNNConfig(frame_size=int(f), channels=tuple(int(c) for c in ch), res_blocks=int(r), out_dim=int(o))
+        if min(cfg.frame_size, cfg.out_dim, *cfg.channels) < 1 or cfg.res_blocks < 0:
+            raise ValueError("sizes must be positive")
+        return cfg
+
+    @property
+    def cnn_flops(self) -> int:
+        """Training FLOPs of the CNN per input frame (6·MACs; 0 without a CNN)."""
+        if not self.cnn:
+            return 0
+        from .tasks.bccnn import cnn_flops_train
+
+        return cnn_flops_train(self.cnn_config())
 
     @property
     def n_params_total(self) -> int:
@@ -94,7 +125,8 @@ class StepSpec:
                 float(L * d * tokens),
                 # softmax/cross-entropy over the logits: memory-bound, independent of d; it dominates the
                 # GPT-2 BPE models (vocab 50,257, d = 8-32), whose logits are 100M floats per step
-                float(B * self.supervised * self.vocab_size)]
+                float(B * self.supervised * self.vocab_size),
+                flop_factor / 6.0 * self.cnn_flops * tokens]
 
     def train_features(self) -> np.ndarray:
         return np.array(self._common(6.0) + [float(self.n_params_total)])
@@ -110,8 +142,15 @@ def supervised_positions(study) -> int:
 
 def spec_for(study, size, batch: int | None = None) -> StepSpec:
     s = size.shape
+    cnn: tuple = ()
+    if study.task == "bc-cnn":
+        from .tasks.bccnn import cnn_config
+
+        c = cnn_config(study.task_options)
+        cnn = (c.frame_size, tuple(c.channels), c.res_blocks, c.out_dim)
     return StepSpec(n_layer=s.n_layer, n_embd=s.n_embd, n_head=s.n_head, vocab_size=study.vocab_size,
-                    context=study.context, batch=batch or study.batch_size, supervised=supervised_positions(study))
+                    context=study.context, batch=batch or study.batch_size, supervised=supervised_positions(study),
+                    cnn=cnn)
 
 
 # ---------------------------------------------------------------------------------------------- model
@@ -286,7 +325,7 @@ def predict_study(study, model: CostModel, workers: int = 1, store: str | os.Pat
     slow, start = _pool_factors(model, workers)
     if slow > 1.0:
         notes.append(f"{workers} workers on {cpus} CPUs: each run slowed by {slow:.1f}x (time sharing)")
-    if study.task not in ("lm", "wm", "bc"):
+    if study.task not in ("lm", "wm", "bc", "bc-cnn"):
         notes.append(f"task {study.task!r}: only the GPT's cost is modelled")
     if store is not None:
         for r, z in zip(runs, study.sizes):
@@ -382,6 +421,13 @@ DEFAULT_GRID: tuple[tuple[int, ...], ...] = (
     (2, 2, 8, 50257, 64, 32, 64),
     (3, 6, 24, 50257, 64, 32, 64),
     (3, 4, 32, 50257, 64, 32, 64),
+    # BC-CNN: the cpu preset's Impala CNN (32 px, channels 8/16/16, 1 residual block, 64-d out) under
+    # its smallest and largest transformer and two batch sizes. One CNN only: the cost of these tiny
+    # convolutions is not proportional to their FLOPs (a 3.7x-FLOP CNN of 16/32/32 channels cost 2.1x per
+    # frame), so the term is calibrated on this CNN and extrapolates to any other
+    (1, 6, 24, 68, 4, 64, 4, (32, (8, 16, 16), 1, 64)),
+    (3, 7, 112, 68, 4, 64, 4, (32, (8, 16, 16), 1, 64)),
+    (2, 4, 64, 68, 4, 32, 4, (32, (8, 16, 16), 1, 64)),
 )
 QUICK_GRID: tuple[tuple[int, ...], ...] = (
     (1, 4, 16, 65, 16, 64, 16),
@@ -396,10 +442,12 @@ QUICK_GRID: tuple[tuple[int, ...], ...] = (
 def _grid_specs(grid: Iterable[Sequence[int]]) -> list[StepSpec]:
     specs = []
     for g in grid:
-        if len(g) != 7:
-            raise UserError(f"calibration point {g!r}: expected (n_layer, n_head, n_embd, vocab, context, batch, supervised)")
-        L, H, d, V, T, B, S = (int(v) for v in g)
-        specs.append(StepSpec(n_layer=L, n_head=H, n_embd=d, vocab_size=V, context=T, batch=B, supervised=S))
+        if len(g) not in (7, 8):
+            raise UserError(f"calibration point {g!r}: expected (n_layer, n_head, n_embd, vocab, context, batch, "
+                            "supervised[, (frame_size, channels, res_blocks, out_dim)])")
+        L, H, d, V, T, B, S = (int(v) for v in g[:7])
+        specs.append(StepSpec(n_layer=L, n_head=H, n_embd=d, vocab_size=V, context=T, batch=B, supervised=S,
+                              cnn=tuple(g[7]) if len(g) == 8 else ()))
     if not specs:
         raise UserError("empty calibration grid")
     return specs
@@ -423,34 +471,18 @@ def measure_point(spec: StepSpec, device: str = "cpu", target_s: float = 0.4, re
 
     clock = time.process_time if (device == "cpu" and torch.get_num_threads() == 1) else time.perf_counter
 
-    from .model.gpt import GPT, GPTConfig, masked_next_token_loss
-    from .tasks.lm import sample_windows
     from .train import TrainConfig, train
 
     dev = torch.device(device)
-    tokens = np.random.default_rng(0).integers(0, spec.vocab_size, size=200_000).astype(np.uint16)
-    mask = None
-    if spec.supervised < spec.context:
-        mask = torch.zeros(spec.batch, spec.context, dtype=torch.bool, device=dev)
-        mask[:, -spec.supervised:] = True
-
-    def batch_fn(step: int) -> dict[str, torch.Tensor]:
-        x, y = sample_windows(tokens, spec.context, spec.batch, np.random.default_rng([0, step]))
-        b = {"x": torch.from_numpy(x).to(dev), "y": torch.from_numpy(y).to(dev)}
-        if mask is not None:
-            b["mask"] = mask
-        return b
-
     torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=spec.vocab_size, context=spec.context, n_layer=spec.n_layer,
-                          n_head=spec.n_head, n_embd=spec.n_embd)).to(dev)
+    model, batch_fn, loss_fn = (_cnn_point if spec.cnn else _gpt_point)(spec, dev)
     n = spec.n_params_total
 
     def run(steps: int) -> float:
         cfg = TrainConfig(lr=1e-4, steps=steps, n_log=2, device=device)
         _sync(dev)
         t0 = clock()
-        train(model, masked_next_token_loss, batch_fn, cfg, inputs_per_batch=spec.batch * spec.context, n_params=n)
+        train(model, loss_fn, batch_fn, cfg, inputs_per_batch=spec.batch * spec.context, n_params=n)
         _sync(dev)
         return (clock() - t0) / steps
 
@@ -466,7 +498,7 @@ def measure_point(spec: StepSpec, device: str = "cpu", target_s: float = 0.4, re
         _sync(dev)
         t0 = clock()
         for _ in range(reps):
-            float(masked_next_token_loss(model, batch))
+            float(loss_fn(model, batch))
         _sync(dev)
         model.train()
         return (clock() - t0) / reps
@@ -475,6 +507,61 @@ def measure_point(spec: StepSpec, device: str = "cpu", target_s: float = 0.4, re
     k = max(2, min(500, math.ceil(target_s / 2 / max(fwd(2), 1e-6))))
     t_eval = min(fwd(k) for _ in range(repeats))
     return t_train, t_eval
+
+
+def _gpt_point(spec: StepSpec, dev):
+    """A GPT, its batches (windows of random tokens, as the LM task draws them) and its loss."""
+    import torch
+
+    from .model.gpt import GPT, GPTConfig, masked_next_token_loss
+    from .tasks.lm import sample_windows
+
+    tokens = np.random.default_rng(0).integers(0, spec.vocab_size, size=200_000).astype(np.uint16)
+    mask = None
+    if spec.supervised < spec.context:
+        mask = torch.zeros(spec.batch, spec.context, dtype=torch.bool, device=dev)
+        mask[:, -spec.supervised:] = True
+
+    def batch_fn(step: int) -> dict[str, torch.Tensor]:
+        x, y = sample_windows(tokens, spec.context, spec.batch, np.random.default_rng([0, step]))
+        b = {"x": torch.from_numpy(x).to(dev), "y": torch.from_numpy(y).to(dev)}
+        if mask is not None:
+            b["mask"] = mask
+        return b
+
+    model = GPT(GPTConfig(vocab_size=spec.vocab_size, context=spec.context, n_layer=spec.n_layer,
+                          n_head=spec.n_head, n_embd=spec.n_embd)).to(dev)
+    return model, batch_fn, masked_next_token_loss
+
+
+def _cnn_point(spec: StepSpec, dev):
+    """A BC-CNN model (tasks.bccnn), batches of random uint8 frames and actions, and its loss."""
+    import torch
+
+    from .tasks.bccnn import ACTION_NVEC, BCCNN, action_loss
+
+    cnn = spec.cnn_config()
+    model = BCCNN(cnn, spec.n_layer, spec.n_head, spec.n_embd, spec.context).to(dev)
+    nvec = np.array(ACTION_NVEC)
+    shape = (spec.batch, spec.context)
+
+    def batch_fn(step: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng([0, step])
+        frames = rng.integers(0, 256, size=(*shape, cnn.frame_size, cnn.frame_size, 3), dtype=np.uint8)
+        actions = (rng.random((*shape, len(nvec))) * nvec).astype(np.int64)
+        return {"frames": torch.from_numpy(frames).to(dev), "actions": torch.from_numpy(actions).to(dev)}
+
+    return model, batch_fn, lambda m, b: action_loss(m(b["frames"]), b["actions"], ACTION_NVEC)[0]
+
+
+def _spec_from_point(p: dict[str, Any]) -> StepSpec:
+    """A StepSpec from a calibration point as stored in JSON (the CNN tuple comes back as lists)."""
+    cnn = p.get("cnn") or ()
+    if cnn:
+        f, ch, r, o = cnn
+        cnn = (int(f), tuple(int(c) for c in ch), int(r), int(o))
+    return StepSpec(**{k: int(p[k]) for k in ("n_layer", "n_embd", "vocab_size", "context", "batch", "supervised",
+                                                "n_head")}, cnn=cnn)
 
 
 def calibrate(threads: int | None = None, device: str = "cpu", grid: Iterable[Sequence[int]] = DEFAULT_GRID,
@@ -499,7 +586,7 @@ def calibrate(threads: int | None = None, device: str = "cpu", grid: Iterable[Se
             points.append({**asdict(s), "train_s": tt, "eval_s": te})
             if log:
                 log(f"  [{i + 1}/{len(specs)}] L{s.n_layer} d{s.n_embd} V{s.vocab_size} {s.batch}x{s.context} "
-                    f"S{s.supervised}: {1e3 * tt:.1f} ms/step ({s.batch * s.context / tt:,.0f} tok/s), "
+                    f"S{s.supervised}{' CNN' + str(list(s.cnn[1])) if s.cnn else ''}: {1e3 * tt:.1f} ms/step ({s.batch * s.context / tt:,.0f} tok/s), "
                     f"eval {1e3 * te:.1f} ms")
     finally:
         torch.set_num_threads(old)
@@ -513,8 +600,7 @@ def model_from_points(points: list[dict[str, Any]], threads: int, device: str = 
     """Fit a CostModel to measured points (dicts of StepSpec fields + train_s + eval_s)."""
     if not points:
         raise UserError("no calibration points")
-    specs = [StepSpec(**{k: int(p[k]) for k in ("n_layer", "n_embd", "vocab_size", "context", "batch",
-                                                  "supervised", "n_head")}) for p in points]
+    specs = [_spec_from_point(p) for p in points]
     Xt = np.stack([s.train_features() for s in specs])
     Xe = np.stack([s.eval_features() for s in specs])
     tt = np.array([p["train_s"] for p in points], dtype=float)

@@ -221,6 +221,17 @@ def _counts_cached(cnn: CNNConfig, n_layer: int, n_head: int, n_embd: int, conte
     return tuple(sorted(parts.items())), tuple(sorted(cf.items()))
 
 
+@lru_cache(maxsize=64)
+def cnn_flops_train(cnn: CNNConfig) -> int:
+    """Training FLOPs (6·MACs) of the Impala CNN per frame (the cost model's CNN term)."""
+    torch_state = torch.random.get_rng_state()
+    try:
+        module = ImpalaCNN(cnn)
+    finally:
+        torch.random.set_rng_state(torch_state)
+    return conv_flops(module, (cnn.frame_size, cnn.frame_size, 3), dtype=torch.uint8)["flops_train"]
+
+
 def bccnn_counts(study, size) -> dict[str, float]:
     """N and compute per frame of one BC-CNN size (the Study.counts hook for task "bc-cnn")."""
     cnn = cnn_config(study.task_options)
