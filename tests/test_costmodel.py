@@ -44,6 +44,20 @@ def test_fit_recovers_coefficients_of_synthetic_timings():
     assert model.train_coef[cm.TRAIN_FEATURES.index("cnn_flops")] == pytest.approx(5e-11, rel=1e-6)
 
 
+@pytest.mark.parametrize("name", ["bc-token-64", "bc-token-256", "wm-token-64"])
+def test_head_positions_are_the_ones_the_task_supervises(name):
+    """BC-Token sends only its action tokens through the head: the cost model must not price 160 positions."""
+    from agentscaling.tokenize import ActionTokenizer, SequenceBuilder
+
+    study = get_study(name, "cpu")
+    o = study.task_options
+    sb = SequenceBuilder(o["tokens_per_frame"], ActionTokenizer(1000), o["context_steps"], task=study.task,
+                         wm_first_frame=o.get("wm_first_frame", True))
+    assert sb.seq_len == study.context
+    assert cm.supervised_positions(study) == sb.supervised_per_sequence
+    assert cm.supervised_positions(study) == (32 if study.task == "bc" else 2 * o["tokens_per_frame"] - 1)
+
+
 def test_bc_cnn_steps_pay_for_their_convolutions():
     study = get_study("bc-cnn", "cpu")
     z = study.sizes[0]

@@ -53,7 +53,8 @@ import numpy as np
 
 from .errors import UserError
 
-# 5: the chunked head + cross-entropy from vocabulary 256 up (model.gpt; 4: from 8192), and BC-CNN's CNN term
+# 5: the chunked head + cross-entropy from vocabulary 256 up (model.gpt; 4: from 8192), BC-CNN's CNN term, and the
+# arena token tasks' heads priced at the positions their masks supervise (BC-Token: 32 of 160)
 CALIBRATION_VERSION = 5
 TRAIN_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "logits", "cnn_flops",
                   "params")
@@ -136,8 +137,19 @@ class StepSpec:
 
 
 def supervised_positions(study) -> int:
-    """Head positions per sequence: 1 for the last-position losses, the whole context otherwise."""
-    return 1 if study.loss_mask in ("last", "superclass") else study.context
+    """Head positions per sequence: 1 for the last-position losses; for the arena token tasks the positions
+    their sequence mask supervises (tokenize.sequences: BC-Token the 16 action tokens of each step, WM the
+    image tokens); the whole context otherwise."""
+    if study.loss_mask in ("last", "superclass"):
+        return 1
+    o = study.task_options
+    if study.task in ("wm", "bc") and "tokens_per_frame" in o and "context_steps" in o:
+        from .tokenize import ActionTokenizer, SequenceBuilder
+
+        sb = SequenceBuilder(int(o["tokens_per_frame"]), ActionTokenizer(1), int(o["context_steps"]), task=study.task,
+                             wm_first_frame=bool(o.get("wm_first_frame", True)))
+        return max(1, sb.supervised_per_sequence)
+    return study.context
 
 
 def spec_for(study, size, batch: int | None = None) -> StepSpec:
@@ -410,13 +422,19 @@ DEFAULT_GRID: tuple[tuple[int, ...], ...] = (
     (2, 2, 64, 1024, 256, 32, 256),
     (4, 4, 128, 1024, 256, 32, 256),
     (3, 6, 192, 4096, 64, 32, 64),
-    # the arena token studies' shapes (vocab 580, 2 steps of 64+16 or 256+16 tokens, many thin heads):
-    # without them the fit extrapolates the attention terms to T = 544 and over-predicts those runs 4-6x
-    (1, 2, 8, 580, 544, 6, 544),
-    (2, 5, 20, 580, 544, 6, 544),
-    (2, 7, 56, 580, 544, 6, 544),
-    (1, 3, 12, 580, 160, 16, 160),
-    (2, 7, 56, 580, 160, 16, 160),
+    # the arena token studies' shapes (vocab 580, 2 steps of 64+16 or 256+16 tokens, many thin heads), with
+    # the head positions their masks supervise (WM: the 2k - 1 image-token targets; BC-Token: the 32
+    # action tokens): without them the fit extrapolates the attention terms to T = 544 and over-predicts
+    # those runs 4-6x
+    (1, 2, 8, 580, 544, 6, 511),
+    (2, 5, 20, 580, 544, 6, 511),
+    (2, 7, 56, 580, 544, 6, 511),
+    (1, 3, 12, 580, 160, 16, 127),
+    (2, 7, 56, 580, 160, 16, 127),
+    (1, 3, 12, 580, 160, 16, 32),
+    (2, 7, 56, 580, 160, 16, 32),
+    (1, 2, 8, 580, 64, 32, 31),       # the 16-tokens-per-frame ladder
+    (2, 4, 32, 580, 64, 32, 31),
     # the GPT-2 BPE book studies: tiny widths, a 50,257-row head
     (2, 2, 8, 50257, 64, 32, 64),
     (3, 6, 24, 50257, 64, 32, 64),

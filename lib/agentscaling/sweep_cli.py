@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--dry-run", action="store_true",
                    help="train nothing: print the predicted wall time per size and in total (agentscaling.costmodel; "
-                        "the first call on a machine measures a ~1 min calibration, cached under data/cache/costmodel)")
+                        "the first call on a machine measures a ~1.5 min calibration, cached under data/cache/costmodel)")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("runs", help="list runs in a store", description="List the runs of a store.")
