@@ -131,3 +131,39 @@ def test_chunked_head_cross_entropy_equals_the_plain_loss_and_gradients(rows):
     hidden = torch.randn(rows, d, generator=g)
     plain = torch.nn.functional.cross_entropy(model.head(hidden), y)
     assert abs(head_cross_entropy(model, hidden, y).item() - plain.item()) < 1e-5
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_blocks_fused_residual_projection_is_the_plain_residual(bias):
+    """Block's fp32 CPU path (one GEMM accumulating into x + bias) computes x + proj(h): same loss and
+    gradients as the plain expression, and bf16 autocast takes the plain path."""
+    import agentscaling.model.gpt as G
+
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=65, context=16, n_layer=2, n_head=4, n_embd=32, bias=bias))
+    x = torch.randint(0, 65, (8, 16))
+    batch = {"x": x, "y": torch.roll(x, -1, 1)}
+
+    def loss_and_grads():
+        model.zero_grad()
+        loss = G.masked_next_token_loss(model, batch)
+        loss.backward()
+        return loss.item(), [p.grad.clone() for p in model.parameters()]
+
+    fused, fused_g = loss_and_grads()
+
+    def plain(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+    orig = G.Block.forward
+    try:
+        G.Block.forward = plain
+        ref, ref_g = loss_and_grads()
+    finally:
+        G.Block.forward = orig
+    assert abs(fused - ref) < 1e-6
+    for a, b in zip(fused_g, ref_g):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+    with torch.autocast("cpu", dtype=torch.bfloat16):      # mixed dtypes must not reach the in-place GEMM
+        assert abs(G.masked_next_token_loss(model, batch).item() - ref) < 0.05
