@@ -223,3 +223,16 @@ def test_a_match_does_not_depend_on_its_batch_or_the_image_size(tmp_path):
     big = GEN.generate_arena_dataset(tmp_path / "s64", 8 * 30, size=64, **TINY)
     np.testing.assert_array_equal(small.all_actions(), big.all_actions())
     assert small.frame_shape == (32, 32, 3) and big.frame_shape == (64, 64, 3)
+
+
+def test_a_failing_worker_stops_the_pool_and_its_error_surfaces(tmp_path):
+    """One worker's exception reaches the caller after the pool is closed and joined (no SIGTERM,
+    which could hang on pyarrow's allocator thread); the shards in progress leave no temporary files."""
+    out = tmp_path / "x"
+    out.mkdir()
+    bad = (str(out), 0, [0], -1, 16, 30)                  # a negative seed fails in the simulation
+    todo = [bad] + [(str(out), i, [i], 0, 16, 30) for i in range(1, 6)]
+    with pytest.raises(ValueError):
+        GEN._run_pool(todo, 2, None)
+    assert not D.shard_is_complete(out, 0)
+    assert not list(out.rglob(".*tmp"))

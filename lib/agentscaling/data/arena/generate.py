@@ -117,14 +117,17 @@ def simulate_shard(out: str | Path, index: int, matches: list[int], seed: int, s
     return sw
 
 
-def generate_shards(jobs: list[tuple], tick: Callable[[int], None] | None = None) -> None:
+def generate_shards(jobs: list[tuple], tick: Callable[[int], None] | None = None,
+                    stop: Callable[[], bool] | None = None) -> None:
     """Simulate the shards one after another; each finished shard is checksummed, synced and
-    committed in a background thread while the next one is simulated."""
+    committed in a background thread while the next one is simulated. `stop()` true: no new shard."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
         pending = None
         for job in jobs:
+            if stop is not None and stop():
+                break
             sw = simulate_shard(*job, tick=tick)
             if pending is not None:
                 pending.result()
@@ -135,14 +138,15 @@ def generate_shards(jobs: list[tuple], tick: Callable[[int], None] | None = None
 
 # ---- worker processes ---------------------------------------------------------------------
 _COUNTER = None
+_STOP = None
 
 
-def _init_worker(counter) -> None:
+def _init_worker(counter, stop) -> None:
     import signal
     import sys
 
-    global _COUNTER
-    _COUNTER = counter
+    global _COUNTER, _STOP
+    _COUNTER, _STOP = counter, stop
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     # the pool terminates workers with SIGTERM (on an error or Ctrl-C elsewhere): exit through
     # Python so the shard in progress removes its temporary files
@@ -155,7 +159,7 @@ def _tick_shared(n: int) -> None:
 
 
 def _worker(jobs: list[tuple]) -> int:
-    generate_shards(jobs, tick=_tick_shared)
+    generate_shards(jobs, tick=_tick_shared, stop=_STOP.is_set)
     return len(jobs)
 
 
@@ -235,29 +239,35 @@ def _run_pool(todo: list[tuple], workers: int, bar) -> None:
     import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
-    counter = ctx.Value("q", 0)
+    counter, stop = ctx.Value("q", 0), ctx.Event()
     n = min(workers, len(todo))
     groups = [todo[w::n] for w in range(n)]     # each worker streams its shards (overlapping commits)
     # Pool.__exit__ terminates the workers with SIGTERM and joins them without a timeout. A worker's
     # SIGTERM handler (its temp-file cleanup) only runs if the signal reaches its main thread, and
     # pyarrow's jemalloc background thread can take it instead: the worker then stays blocked on the
-    # task queue and the join never returns (the test suite hung so, 2026-11-29). A finished pool is
-    # therefore closed and joined first (the workers exit on their own), so terminate finds nothing
-    # to signal. After a worker's exception the pool is still terminated as before.
-    with ctx.Pool(n, initializer=_init_worker, initargs=(counter,)) as pool:
-        res = pool.map_async(_worker, groups, chunksize=1)
-        seen = 0
-        while not res.ready():
-            res.wait(0.5)
+    # task queue and the join never returns (the test suite hung so, 2026-11-29). So the pool is always
+    # closed and joined before it is left, the workers exiting on their own and terminate finding
+    # nothing to signal: when one worker fails (or this process is interrupted), `stop` tells the
+    # others to start no new shard, they finish the one in progress, and then the error is raised.
+    with ctx.Pool(n, initializer=_init_worker, initargs=(counter, stop)) as pool:
+        try:
+            res = pool.map_async(_worker, groups, chunksize=1)
+            seen = 0
+            while not res.ready():
+                res.wait(0.5)
+                if bar is not None:
+                    now = counter.value
+                    bar.update(now - seen)
+                    seen = now
+            res.get()                      # re-raise a worker's exception here
             if bar is not None:
-                now = counter.value
-                bar.update(now - seen)
-                seen = now
-        res.get()                      # re-raise a worker's exception here
-        if bar is not None:
-            bar.update(counter.value - seen)
-        pool.close()
-        pool.join()
+                bar.update(counter.value - seen)
+        except BaseException:
+            stop.set()
+            raise
+        finally:
+            pool.close()
+            pool.join()
 
 
 def throughput(n_steps: int = 100, matches: int = DEFAULT_MATCHES_PER_SHARD, size: int = 64, seed: int = 0) -> dict:
