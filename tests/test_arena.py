@@ -225,14 +225,26 @@ def test_a_match_does_not_depend_on_its_batch_or_the_image_size(tmp_path):
     assert small.frame_shape == (32, 32, 3) and big.frame_shape == (64, 64, 3)
 
 
-def test_a_failing_worker_stops_the_pool_and_its_error_surfaces(tmp_path):
-    """One worker's exception reaches the caller after the pool is closed and joined (no SIGTERM,
-    which could hang on pyarrow's allocator thread); the shards in progress leave no temporary files."""
+def test_a_failing_worker_stops_the_pool_and_its_error_surfaces(tmp_path, monkeypatch):
+    """One worker's exception reaches the caller after the pool is closed and joined: when the pool's
+    terminate (SIGTERM, which could hang on pyarrow's allocator thread) runs, no worker is alive; the
+    shards in progress leave no temporary files."""
+    import multiprocessing.pool as mpp
+
+    alive_at_terminate = []
+    real_terminate = mpp.Pool.terminate
+
+    def terminate(self):
+        alive_at_terminate.append(sum(p.exitcode is None for p in self._pool))
+        return real_terminate(self)
+
+    monkeypatch.setattr(mpp.Pool, "terminate", terminate)
     out = tmp_path / "x"
     out.mkdir()
     bad = (str(out), 0, [0], -1, 16, 30)                  # a negative seed fails in the simulation
     todo = [bad] + [(str(out), i, [i], 0, 16, 30) for i in range(1, 6)]
     with pytest.raises(ValueError):
         GEN._run_pool(todo, 2, None)
+    assert alive_at_terminate == [0]
     assert not D.shard_is_complete(out, 0)
     assert not list(out.rglob(".*tmp"))

@@ -82,9 +82,12 @@ class StepSpec:
             v = getattr(self, k)
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise UserError(f"StepSpec.{k} must be a positive integer, got {v!r}")
-        if self.cnn:
+        if self.cnn:  # canonical form (ints, channels a tuple), whether it came from code, a grid or JSON
             try:
-                self.cnn_config()
+                f, ch, r, o = self.cnn
+                object.__setattr__(self, "cnn", (int(f), tuple(int(c) for c in ch), int(r), int(o)))
+                if min(f, o, *ch) < 1 or r < 0:
+                    raise ValueError("sizes must be positive")
             except (TypeError, ValueError) as e:
                 raise UserError(f"StepSpec.cnn must be (frame_size, channels, res_blocks, out_dim), got "
                                 f"{self.cnn!r}: {e}") from None
@@ -97,10 +100,7 @@ class StepSpec:
         from .tasks.bccnn import CNNConfig
 
         f, ch, r, o = self.cnn
-        cfg = CNNConfig(frame_size=int(f), channels=tuple(int(c) for c in ch), res_blocks=int(r), out_dim=int(o))
-        if min(cfg.frame_size, cfg.out_dim, *cfg.channels) < 1 or cfg.res_blocks < 0:
-            raise ValueError("sizes must be positive")
-        return cfg
+        return CNNConfig(frame_size=f, channels=ch, res_blocks=r, out_dim=o)
 
     @property
     def cnn_flops(self) -> int:
@@ -159,7 +159,7 @@ def spec_for(study, size, batch: int | None = None) -> StepSpec:
         from .tasks.bccnn import cnn_config
 
         c = cnn_config(study.task_options)
-        cnn = (c.frame_size, tuple(c.channels), c.res_blocks, c.out_dim)
+        cnn = (c.frame_size, c.channels, c.res_blocks, c.out_dim)
     return StepSpec(n_layer=s.n_layer, n_embd=s.n_embd, n_head=s.n_head, vocab_size=study.vocab_size,
                     context=study.context, batch=batch or study.batch_size, supervised=supervised_positions(study),
                     cnn=cnn)
@@ -465,7 +465,7 @@ def _grid_specs(grid: Iterable[Sequence[int]]) -> list[StepSpec]:
                             "supervised[, (frame_size, channels, res_blocks, out_dim)])")
         L, H, d, V, T, B, S = (int(v) for v in g[:7])
         specs.append(StepSpec(n_layer=L, n_head=H, n_embd=d, vocab_size=V, context=T, batch=B, supervised=S,
-                              cnn=tuple(g[7]) if len(g) == 8 else ()))
+                              cnn=g[7] if len(g) == 8 else ()))
     if not specs:
         raise UserError("empty calibration grid")
     return specs
@@ -573,13 +573,9 @@ def _cnn_point(spec: StepSpec, dev):
 
 
 def _spec_from_point(p: dict[str, Any]) -> StepSpec:
-    """A StepSpec from a calibration point as stored in JSON (the CNN tuple comes back as lists)."""
-    cnn = p.get("cnn") or ()
-    if cnn:
-        f, ch, r, o = cnn
-        cnn = (int(f), tuple(int(c) for c in ch), int(r), int(o))
+    """A StepSpec from a calibration point as stored in JSON (StepSpec restores the CNN's tuples)."""
     return StepSpec(**{k: int(p[k]) for k in ("n_layer", "n_embd", "vocab_size", "context", "batch", "supervised",
-                                                "n_head")}, cnn=cnn)
+                                                "n_head")}, cnn=p.get("cnn") or ())
 
 
 def calibrate(threads: int | None = None, device: str = "cpu", grid: Iterable[Sequence[int]] = DEFAULT_GRID,

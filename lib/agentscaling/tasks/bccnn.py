@@ -216,20 +216,23 @@ def _counts_cached(cnn: CNNConfig, n_layer: int, n_head: int, n_embd: int, conte
         model = BCCNN(cnn, n_layer, n_head, n_embd, context)
     finally:
         torch.random.set_rng_state(torch_state)
-    parts = count_module(model)
-    cf = conv_flops(model.cnn, (cnn.frame_size, cnn.frame_size, 3), dtype=torch.uint8)
-    return tuple(sorted(parts.items())), tuple(sorted(cf.items()))
+    return tuple(sorted(count_module(model).items())), _cnn_flops_cached(cnn)
 
 
 @lru_cache(maxsize=64)
-def cnn_flops_train(cnn: CNNConfig) -> int:
-    """Training FLOPs (6·MACs) of the Impala CNN per frame (the cost model's CNN term)."""
+def _cnn_flops_cached(cnn: CNNConfig) -> tuple:
+    """conv_flops of the Impala CNN for one frame, as sorted items (built without touching torch's RNG)."""
     torch_state = torch.random.get_rng_state()
     try:
         module = ImpalaCNN(cnn)
     finally:
         torch.random.set_rng_state(torch_state)
-    return conv_flops(module, (cnn.frame_size, cnn.frame_size, 3), dtype=torch.uint8)["flops_train"]
+    return tuple(sorted(conv_flops(module, (cnn.frame_size, cnn.frame_size, 3), dtype=torch.uint8).items()))
+
+
+def cnn_flops_train(cnn: CNNConfig) -> int:
+    """Training FLOPs (6·MACs) of the Impala CNN per frame (the cost model's CNN term)."""
+    return dict(_cnn_flops_cached(cnn))["flops_train"]
 
 
 def bccnn_counts(study, size) -> dict[str, float]:

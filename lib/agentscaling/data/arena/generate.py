@@ -148,8 +148,8 @@ def _init_worker(counter, stop) -> None:
     global _COUNTER, _STOP
     _COUNTER, _STOP = counter, stop
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    # the pool terminates workers with SIGTERM (on an error or Ctrl-C elsewhere): exit through
-    # Python so the shard in progress removes its temporary files
+    # _run_pool closes and joins its pool, but should anything terminate a worker with SIGTERM, exit
+    # through Python so the shard in progress removes its temporary files
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
 
