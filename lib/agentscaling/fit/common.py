@@ -157,6 +157,26 @@ class FitResultBase:
         return pd.DataFrame({k: v.to_dict() for k, v in self.estimates.items()}).T
 
 
+@dataclass(frozen=True)
+class AllocationFit(FitResultBase):
+    """A fit of the compute-optimal allocation as two power laws of compute, with estimates a, b, a0, b0:
+    N_opt = a0 * C^a and D_opt = b0 * C^b (the frontier and isoFLOP methods)."""
+
+    @property
+    def a(self) -> float:
+        return self["a"]
+
+    @property
+    def b(self) -> float:
+        return self["b"]
+
+    def n_opt(self, C):
+        return self["a0"] * np.asarray(C, float) ** self["a"]
+
+    def d_opt(self, C):
+        return self["b0"] * np.asarray(C, float) ** self["b"]
+
+
 # ---------------------------------------------------------------------------------------------
 # Log-log line fits: log y = log y0 + slope * log x, one fit or many (bootstrap) at once.
 # ---------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..errors import UserError
 from .bootstrap import DEFAULT_REPLICATES, run_counts
-from .common import (BootstrapInfo, FitResultBase, emit, estimates_from_samples, loglog_lines_batched)
+from .common import AllocationFit, BootstrapInfo, emit, estimates_from_samples, loglog_lines_batched
 from .curves import RunCurves, overlap_range
 from .data import Columns, Points, prepare_points, require_sizes
 
@@ -30,7 +30,7 @@ MIN_FRONTIER_MODELS = 3
 
 
 @dataclass(frozen=True)
-class FrontierFit(FitResultBase):
+class FrontierFit(AllocationFit):
     """estimates: a, b (exponents) and a0, b0 (prefactors) of N_opt = a0 C^a, D_opt = b0 C^b.
     frontier: one row per grid point (C, N_opt, D_opt, loss_opt, run). models_on_frontier: the
     distinct N values that are optimal somewhere on the grid."""
@@ -44,20 +44,6 @@ class FrontierFit(FitResultBase):
     n_runs: int
     points: Points = field(repr=False, compare=False)
     curves: RunCurves = field(repr=False, compare=False)
-
-    @property
-    def a(self) -> float:
-        return self["a"]
-
-    @property
-    def b(self) -> float:
-        return self["b"]
-
-    def n_opt(self, C):
-        return self["a0"] * np.asarray(C, float) ** self["a"]
-
-    def d_opt(self, C):
-        return self["b0"] * np.asarray(C, float) ** self["b"]
 
     def line_band(self, C, which: str = "N") -> pd.DataFrame:
         """Pointwise percentile band of the fitted line at C from the bootstrap (for charts)."""

@@ -26,7 +26,7 @@ from scipy.interpolate import Akima1DInterpolator
 
 from ..errors import UserError
 from .bootstrap import DEFAULT_REPLICATES, run_counts
-from .common import BootstrapInfo, FitResultBase, emit, estimates_from_samples, loglog_lines_batched
+from .common import AllocationFit, BootstrapInfo, emit, estimates_from_samples, loglog_lines_batched
 from .curves import RunCurves, overlap_range
 from .data import Columns, Points, prepare_points, require_sizes
 
@@ -35,7 +35,7 @@ AKIMA_OVERSAMPLE = 25
 
 
 @dataclass(frozen=True)
-class IsoflopFit(FitResultBase):
+class IsoflopFit(AllocationFit):
     """estimates: a, b, a0, b0. profiles: one row per budget (C, N_opt, D_opt, loss_opt, n_sizes,
     edge, used, and the parabola coefficients in x = log N when fit="parabola"). sliced: the
     (budget, run, N, loss) points the profiles were fitted to."""
@@ -45,17 +45,6 @@ class IsoflopFit(FitResultBase):
     fit: str
     n_runs: int
     points: Points = field(repr=False, compare=False)
-
-    @property
-    def a(self) -> float:
-        return self["a"]
-
-    @property
-    def b(self) -> float:
-        return self["b"]
-
-    def n_opt(self, C):
-        return self["a0"] * np.asarray(C, float) ** self["a"]
 
     def profile_curve(self, C: float, n: int = 100) -> pd.DataFrame:
         """The fitted profile at budget C (one of profiles.C) over its sampled N range, for charts."""
