@@ -137,6 +137,17 @@ def test_study_estimate_workers_and_totals():
     assert "predicted sweep wall time" in text and "idle machine" in text
 
 
+def test_dry_run_states_the_calibration_age_and_asks_to_remeasure_when_old():
+    m = cm.CostModel(train_coef=TRAIN, eval_coef=EVAL, threads=1, meta={"created": "2026-11-29T04:00:00+0000"})
+    t0 = 1795924800.0  # 2026-11-29T04:00:00Z
+    fresh, stale = cm._calibration_age(m, now=t0 + 1800), cm._calibration_age(m, now=t0 + 5 * 3600)
+    assert "30 min ago" in fresh and "calibrate --force" not in fresh
+    assert "5.0 h ago" in stale and "calibrate --force" in stale
+    assert cm._calibration_age(synthetic_model()) == ""  # no timestamp: say nothing rather than guess
+    notes = cm.predict_study(get_study("lm-shakespeare-dense", "cpu"), m).notes
+    assert "2026-11-29T04:00:00+0000" in notes[0]
+
+
 def test_refuses_bad_input():
     with pytest.raises(UserError):
         spec(batch=0)

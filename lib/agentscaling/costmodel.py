@@ -60,6 +60,7 @@ TRAIN_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores",
                   "params")
 EVAL_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "logits", "cnn_flops")
 RUN_OVERHEAD_S = 1.0     # per run: build the task (memory-mapped corpus), init the model, write config/curve/model
+STALE_CALIBRATION_H = 3.0  # hours after which a dry run suggests re-measuring
 WORKER_START_S = 4.0     # per worker process: spawn, import torch and the library
 
 
@@ -321,6 +322,26 @@ def _run_status(study, size, store: str | os.PathLike) -> dict[str, Any]:
         return {"status": "unknown"}
 
 
+def _calibration_age(model: CostModel, now: float | None = None) -> str:
+    """', <age> ago (<timestamp>)' from the calibration's timestamp, with a hint to re-measure once it is a few hours old:
+    a shared machine's speed drifts (on our 2-core development host the per-step costs of the same code rose
+    by up to 1.5x within three hours), and the model only knows the speed it measured."""
+    import datetime as dt
+
+    created = model.meta.get("created")
+    try:
+        t = dt.datetime.strptime(str(created), "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    except ValueError:
+        return ""
+    hours = ((time.time() if now is None else now) - t) / 3600.0
+    age = f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.0f} days"
+    text = f", {age} ago ({created})"
+    if hours >= STALE_CALIBRATION_H:
+        text += ("; the machine's speed may have drifted since: re-measure with "
+                 "python -m agentscaling.costmodel calibrate --force")
+    return text
+
+
 def predict_study(study, model: CostModel, workers: int = 1, store: str | os.PathLike | None = None) -> StudyEstimate:
     """Per-size and whole-sweep wall times of `study` (sizes in the study's order, as `sweep` submits them)."""
     if workers < 1:
@@ -328,7 +349,8 @@ def predict_study(study, model: CostModel, workers: int = 1, store: str | os.Pat
     if not study.sizes:
         raise UserError(f"study {study.name} has no sizes")
     runs = [model.predict_run(study, z) for z in study.sizes]
-    notes = [f"assumes an otherwise idle machine; calibrated at {model.threads} torch thread(s) on {model.device}"]
+    notes = [f"assumes an otherwise idle machine; calibrated at {model.threads} torch thread(s) on {model.device}"
+             + _calibration_age(model)]
     cpus = os.cpu_count() or 1
     load = model.meta.get("loadavg_before")
     if model.threads > 1 and isinstance(load, (int, float)) and load > 0.5 * cpus:
