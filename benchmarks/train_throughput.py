@@ -215,6 +215,8 @@ def _serve(conn, threads: int) -> None:
                 conn.send(("ok", runner.run(msg[1])))
             elif msg[0] == "probe":
                 conn.send(("ok", matmul_probe(msg[1])))
+            elif msg[0] == "profile":
+                conn.send(("ok", profile_split(runner, msg[1])))
             else:
                 conn.send(("ok", None))
                 return
@@ -254,6 +256,27 @@ class Remote:
             self.call("stop")
         finally:
             self.proc.join(timeout=10)
+
+
+GEMM_OPS = ("aten::mm", "aten::addmm", "aten::addmm_", "aten::bmm", "aten::baddbmm")
+
+
+def profile_split(runner, steps: int) -> dict:
+    """torch.profiler over `steps` training steps (after 3 warm-up steps): self CPU time per step in GEMMs,
+    in attention kernels (any op named *attention*), and in everything else (README, "Where the targets
+    stand")."""
+    from torch.profiler import ProfilerActivity, profile
+
+    runner.run(3)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        runner.run(steps)
+    events = prof.key_averages()
+    per_step = lambda sel: sum(e.self_cpu_time_total for e in events if sel(e.key)) / 1e3 / steps  # noqa: E731
+    total = per_step(lambda k: True)
+    gemm = per_step(lambda k: k in GEMM_OPS)
+    attention = per_step(lambda k: "attention" in k)
+    return {"step_ms": round(total, 2), "gemm_ms": round(gemm, 2), "attention_ms": round(attention, 2),
+            "other_ms": round(total - gemm - attention, 2)}
 
 
 def matmul_probe(seconds: float, n: int = 1024) -> tuple[float, float]:
@@ -405,6 +428,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-isolate", action="store_true",
                     help="run every variant in this process (then process-wide settings our trainer makes, e.g. "
                          "its allocator tuning, also apply to HF); default: one worker process per variant")
+    ap.add_argument("--profile", type=int, default=0, metavar="STEPS",
+                    help="instead of timing: torch.profiler over STEPS steps of ours and of HF (sdpa) per config, "
+                         "each in a fresh process, and the step split into GEMMs, attention and everything else")
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="time base of the main columns: wall seconds (default), or this process's CPU seconds "
                          "(robust to other busy processes at --threads 1; both are always in the JSON)")
@@ -434,6 +460,27 @@ def main(argv=None) -> int:
     env = environment(args.threads)
     emit = (lambda r: print(json.dumps(r), flush=True)) if args.json else (lambda r: None)
     tokens = token_stream()
+    if args.profile > 0:
+        # each variant in a fresh process (as in the timing): our trainer's process-wide settings (its allocator
+        # tuning) must not reach HF's step
+        import multiprocessing as mp
+
+        emit(env)
+        ctx = mp.get_context("spawn")
+        for b in configs:
+            for kind in ("ours", "hf"):
+                worker = Remote(ctx, args.threads)
+                try:
+                    split = worker.setup(kind, b).call("profile", args.profile)
+                finally:
+                    worker.stop()
+                row = {"bench": "train_profile", "group": b.group, "size": b.size, "variant": kind,
+                       "steps": args.profile, **split}
+                emit(row)
+                if not args.json:
+                    print(f"{b.group:7s} {b.size:5s} {kind:5s} per step: {row['step_ms']:7.1f} ms = GEMMs "
+                          f"{row['gemm_ms']:6.1f} + attention {row['attention_ms']:6.1f} + other {row['other_ms']:6.1f}")
+        return 0
     kinds = ["ours", "hf"] + (["hf_eager"] if eager else [])
     workers = {}
     if not args.no_isolate:
