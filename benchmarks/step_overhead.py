@@ -43,13 +43,13 @@ def main() -> None:
         train_s = fixed_s = 0.0
         per_size = []
         for size in study.sizes:
-            spec, steps = spec_for(study, size), study.steps(size)
-            step_s = model.step_seconds(spec)
-            train_s += steps * step_s
-            fixed_s += steps * fixed
-            per_size.append({"size": size.label, "steps": steps, "step_ms": round(step_s * 1e3, 3),
+            run = model.predict_run(study, size)
+            step_s = run.train_s / run.steps
+            train_s += run.train_s
+            fixed_s += run.steps * fixed
+            per_size.append({"size": size.label, "steps": run.steps, "step_ms": round(step_s * 1e3, 3),
                              "fixed_share": round(fixed / step_s, 4)})
-            groups[(spec, steps)].append((name, size.label))
+            groups[(spec_for(study, size), run.steps)].append((name, size.label))
         rows.append({"study": name, "train_s": round(train_s, 1), "fixed_s": round(fixed_s, 1),
                      "fixed_share": round(fixed_s / train_s, 4), "sizes": per_size})
 

@@ -106,7 +106,7 @@ std::vector<torch::Tensor> forward_impl(torch::Tensor q, torch::Tensor k, torch:
             mv[r] = a[r] > mv[r] ? a[r] : mv[r];
           }
         }
-        float m[R], inv[R];
+        float m[R], l[R], inv[R];
         vf lv[R];
         for (int64_t r = 0; r < R; ++r) {
           m[r] = mv[r][0];
@@ -119,7 +119,10 @@ std::vector<torch::Tensor> forward_impl(torch::Tensor q, torch::Tensor k, torch:
             store(sb + r * Tp + j, p);
             lv[r] += p;
           }
-        for (int64_t r = 0; r < R; ++r) inv[r] = 1.0f / hsum(lv[r]);
+        for (int64_t r = 0; r < R; ++r) {
+          l[r] = hsum(lv[r]);
+          inv[r] = 1.0f / l[r];
+        }
         for (int64_t d = 0; d < D; ++d) {
           const float* __restrict__ vt = vt0 + d * Tp;
           vf acc[R];
@@ -132,7 +135,7 @@ std::vector<torch::Tensor> forward_impl(torch::Tensor q, torch::Tensor k, torch:
             if (i0 + r < T) O[off + (i0 + r) * D + d] = hsum(acc[r]) * inv[r];
         }
         for (int64_t r = 0; r < R; ++r)
-          if (i0 + r < T) L[bh * T + i0 + r] = m[r] + std::log(1.0f / inv[r]);
+          if (i0 + r < T) L[bh * T + i0 + r] = m[r] + std::log(l[r]);
       }
     }
   });

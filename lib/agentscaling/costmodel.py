@@ -323,8 +323,8 @@ def _run_status(study, size, store: str | os.PathLike) -> dict[str, Any]:
 
 
 def _calibration_age(model: CostModel, now: float | None = None) -> str:
-    """', <age> ago (<timestamp>)' from the calibration's timestamp, with a hint to re-measure once it is a few hours old:
-    a shared machine's speed drifts (on our 2-core development host the per-step costs of the same code rose
+    """', <age> ago (<timestamp>)' from the calibration's timestamp, with a hint to re-measure once it is a
+    few hours old: a shared machine's speed drifts (on our 2-core development host the per-step costs of the same code rose
     by up to 1.5x within three hours), and the model only knows the speed it measured."""
     import datetime as dt
 
