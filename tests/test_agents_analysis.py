@@ -3,7 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agentscaling.agents_analysis import a_vs_tpf, extrapolation_check, tpf_claims
+from agentscaling.analysis.claims import tpf_claims
+from agentscaling.analysis.extrapolation import extrapolation_check
+from agentscaling.analysis.tokens_per_frame import a_vs_tpf
 from agentscaling.errors import UserError
 
 

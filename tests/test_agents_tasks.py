@@ -1,15 +1,22 @@
 """WM/BC token tasks and BC-CNN: masks, D counting, batch determinism, parameter and FLOP counts."""
+import pickle
+import subprocess
+import sys
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 
+from agentscaling import presets
+from agentscaling.errors import UserError
+from agentscaling.model.bccnn import BCCNN, CNNConfig, action_loss, conv_flops, count_module
 from agentscaling.model.gpt import GPT, GPTConfig
-from agentscaling.model.ladder import ModelShape
-from agentscaling.studies import SizeSpec, Study, get_study
-from agentscaling.tasks.bccnn import (BCCNN, CNNConfig, FrameWindows, action_loss, bccnn_counts, conv_flops,
-                                      count_module)
+from agentscaling.model.ladder import PAPER_TABLE2, ModelShape
+from agentscaling.studies import SizeSpec, Study, TokenData, get_study
+from agentscaling.studies.agents import AGENT_STUDIES
+from agentscaling.sweep.cost import assumed_gpu_hours
+from agentscaling.tasks.bccnn import FrameWindows
 from agentscaling.tasks.tokens import make_token_task, token_context
 from agentscaling.tokenize.actions import ActionTokenizer
 from agentscaling.tokenize.sequences import SequenceBuilder
@@ -33,10 +40,11 @@ def _builder(task, seed=0):
 
 
 def _study(task, seed=0, B=5):
-    return Study(name=f"t-{task}", preset="smoke", task=task, data="synthetic", tokenizer="vq4",
+    data = TokenData(arena=presets.SMOKE.data.arena, tokens_per_frame=K, tokenizer=presets.SMOKE.tokenizer)
+    return Study(name=f"t-{task}", preset="smoke", task=task, data=data,
                  vocab_size=V_IMG + 68, context=token_context(K, STEPS), batch_size=B,
                  sizes=(SizeSpec("s", ModelShape(1, 2, 16), 1e-3, 1e6),), val_sequences=6, seed=seed,
-                 task_options={"tokens_per_frame": K, "context_steps": STEPS})
+                 task_options={"context_steps": STEPS})
 
 
 def test_wm_and_bc_count_every_input_but_supervise_different_targets():
@@ -84,8 +92,6 @@ def test_token_task_trains_and_validates_on_fixed_windows():
 
 
 def test_study_and_sequence_mismatch_is_refused():
-    from agentscaling.errors import UserError
-
     with pytest.raises(UserError):
         make_token_task(_study("wm"), _builder("bc"))
     with pytest.raises(UserError):
@@ -163,9 +169,6 @@ def test_frame_windows_stay_inside_episodes():
 
 
 def test_every_agent_study_builds_at_every_preset():
-    from agentscaling.studies.agents import AGENT_STUDIES, gpu_hours
-    from agentscaling.model.ladder import PAPER_TABLE2
-
     for preset in ("smoke", "cpu", "gpu", "paper"):
         for name in AGENT_STUDIES:
             s = get_study(name, preset)
@@ -173,20 +176,15 @@ def test_every_agent_study_builds_at_every_preset():
     wm = get_study("wm-token-64", "gpu")
     assert [z.shape for z in wm.sizes] == [PAPER_TABLE2[k] for k in ("15M", "27M", "52M", "110M", "206M")]
     for name in ("wm-token-64", "wm-token-256", "bc-token-64", "wm-extrapolation"):
-        assert gpu_hours(get_study(name, "gpu")) <= 8.0
+        assert assumed_gpu_hours(get_study(name, "gpu")) <= 8.0
     ext, base = get_study("wm-extrapolation", "cpu"), get_study("wm-token-64", "cpu")
     assert ext.sizes[0].flops == pytest.approx(10 * max(z.flops for z in base.sizes))
     assert ext.counts(ext.sizes[0])["N"] > max(base.counts(z)["N"] for z in base.sizes)
 
 
 def test_a_study_counts_the_same_in_a_fresh_worker_process():
-    """Sweep workers receive studies pickled into spawned processes that have imported nothing else.
-    BC-CNN counts its CNN through a counter registered by the study modules; a worker once counted N
-    without the CNN (8.9k instead of 41.1k), trained 4.6x too many steps and ran beyond 4 epochs."""
-    import pickle
-    import subprocess
-    import sys
-
+    """Sweep workers receive studies pickled into spawned processes that have imported nothing else;
+    BC-CNN's N there must include its CNN, or a worker trains several times the planned steps."""
     st = get_study("bc-cnn", "smoke")
     z = st.sizes[0]
     code = ("import pickle, sys; st, z = pickle.loads(sys.stdin.buffer.read()); "

@@ -11,6 +11,8 @@ from agentscaling.cli import main
 from agentscaling.data import dataset as D
 from agentscaling.data.arena import game as G
 from agentscaling.data.arena import generate as GEN
+from agentscaling.analysis.data import budget_table, entropy_bounds_ok, simulated_action_stats
+from agentscaling.charts import images
 from agentscaling.data.arena import maps as M
 from agentscaling.data.arena import render as R
 from agentscaling.errors import UserError
@@ -166,8 +168,6 @@ def test_rendering_is_egocentric_and_shows_state():
 
 
 def test_action_entropy_is_neither_trivial_nor_noise_per_persona():
-    from agentscaling.data.arena.analysis import entropy_bounds_ok, simulated_action_stats
-
     st = simulated_action_stats(seed=1, n_matches=8, steps=300)
     assert set(st["persona"]) == {"all", "aggressive", "defensive", "support", "explorer", "sniper"}
     bad = entropy_bounds_ok(st, lo=0.02, hi=0.95)
@@ -178,14 +178,12 @@ def test_action_entropy_is_neither_trivial_nor_noise_per_persona():
 
 
 def test_contact_sheet_and_budget_table():
-    from agentscaling.data.arena import analysis as A
-
-    frames = A.map_frames(size=32, seed=0, steps=12, per_map=2)
+    frames = images.map_frames(size=32, seed=0, steps=12, per_map=2)
     assert list(frames) == list(M.MAP_NAMES)
-    sheet = A.contact_sheet(frames, scale=2)
+    sheet = images.contact_sheet(frames, scale=2)
     assert sheet.ndim == 3 and sheet.shape[2] == 3
-    assert A.encode_png(sheet)[:8] == b"\x89PNG\r\n\x1a\n"
-    bt = A.budget_table().set_index("setting")
+    assert images.png_bytes(sheet)[:8] == b"\x89PNG\r\n\x1a\n"
+    bt = budget_table().set_index("setting")
     # App. A.3.1: 4.3e21 (200M, 7 maps), 4.6e20 (200M, Sky Garden), 2.0e18 (50M BC-CNN)
     assert bt.loc["paper WM/BC-Token-540 (7 maps)", "max_flops"] == pytest.approx(4.3e21, rel=0.02)
     assert bt.loc["paper WM-Token-256 (Sky Garden)", "max_flops"] == pytest.approx(4.6e20, rel=0.02)

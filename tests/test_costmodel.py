@@ -4,7 +4,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from agentscaling import costmodel as cm
+from agentscaling.cli import main
+from agentscaling.sweep import calibrate as calibration
+from agentscaling.sweep import cost
+from agentscaling.tokenize import ActionTokenizer, SequenceBuilder
 from agentscaling.errors import UserError
 from agentscaling.studies import get_study
 
@@ -17,12 +20,12 @@ SMALL_CNN = (32, (8, 16, 16), 1, 64)
 
 
 def synthetic_model(threads=2):
-    return cm.CostModel(train_coef=TRAIN, eval_coef=EVAL, threads=threads)
+    return cost.CostModel(train_coef=TRAIN, eval_coef=EVAL, threads=threads)
 
 
 def spec(**kw):
     base = dict(n_layer=2, n_head=4, n_embd=64, vocab_size=65, context=16, batch=256, supervised=16)
-    return cm.StepSpec(**{**base, **kw})
+    return cost.StepSpec(**{**base, **kw})
 
 
 def test_fit_recovers_coefficients_of_synthetic_timings():
@@ -35,40 +38,38 @@ def test_fit_recovers_coefficients_of_synthetic_timings():
                                                "n_head", "cnn")},
                "train_s": float(s.train_features() @ TRAIN), "eval_s": float(s.eval_features() @ EVAL)}
               for s in specs]
-    model = cm.model_from_points(points, threads=2)
+    model = cost.model_from_points(points, threads=2)
     for s in specs:
         assert model.step_seconds(s) == pytest.approx(s.train_features() @ TRAIN, rel=1e-6)
         assert model.eval_seconds(s) == pytest.approx(s.eval_features() @ EVAL, rel=1e-6)
     assert max(abs(e) for e in model.meta["loo_rel_err_train"]) < 1e-6
     # the CNN term is recovered from the BC-CNN points, and it is what makes a BC-CNN step cost more
-    assert model.train_coef[cm.TRAIN_FEATURES.index("cnn_flops")] == pytest.approx(5e-11, rel=1e-6)
+    assert model.train_coef[cost.TRAIN_FEATURES.index("cnn_flops")] == pytest.approx(5e-11, rel=1e-6)
 
 
 @pytest.mark.parametrize("name", ["bc-token-64", "bc-token-256", "wm-token-64"])
 def test_head_positions_are_the_ones_the_task_supervises(name):
     """BC-Token sends only its action tokens through the head: the cost model must not price 160 positions."""
-    from agentscaling.tokenize import ActionTokenizer, SequenceBuilder
-
     study = get_study(name, "cpu")
-    o = study.task_options
-    sb = SequenceBuilder(o["tokens_per_frame"], ActionTokenizer(1000), o["context_steps"], task=study.task,
+    o, k = study.task_options, study.data.tokens_per_frame
+    sb = SequenceBuilder(k, ActionTokenizer(1000), o["context_steps"], task=study.task,
                          wm_first_frame=o.get("wm_first_frame", True))
     assert sb.seq_len == study.context
-    assert cm.supervised_positions(study) == sb.supervised_per_sequence
-    assert cm.supervised_positions(study) == (32 if study.task == "bc" else 2 * o["tokens_per_frame"] - 1)
+    assert cost.supervised_positions(study) == sb.supervised_per_sequence
+    assert cost.supervised_positions(study) == (32 if study.task == "bc" else 2 * k - 1)
 
 
 def test_bc_cnn_steps_pay_for_their_convolutions():
     study = get_study("bc-cnn", "cpu")
     z = study.sizes[0]
-    s = cm.spec_for(study, z)
+    s = cost.spec_for(study, z)
     assert s.cnn and s.cnn_flops == study.counts(z)["cnn_flops_train_per_frame"] > 0
     m = synthetic_model()
     no_cnn = replace(s, cnn=())
     extra = 5e-11 * s.cnn_flops * s.batch * s.context
     assert m.step_seconds(s) - m.step_seconds(no_cnn) == pytest.approx(extra, rel=1e-9)
     assert m.eval_seconds(s) - m.eval_seconds(no_cnn) == pytest.approx(extra / 3, rel=1e-9)
-    assert not any("only the GPT" in n for n in cm.predict_study(study, m).notes)
+    assert not any("only the GPT" in n for n in cost.predict_study(study, m).notes)
 
 
 def test_step_time_grows_with_every_dimension_and_sparse_heads_are_cheaper():
@@ -105,7 +106,7 @@ def test_validation_overhead_counts_log_points_and_sequences():
     v = m.validation_seconds(study, z)
     n_points = len(log_steps(study.steps(z), study.n_log))
     chunks = study.val_sequences // study.batch_size
-    assert v == pytest.approx(n_points * chunks * m.eval_seconds(cm.spec_for(study, z)))
+    assert v == pytest.approx(n_points * chunks * m.eval_seconds(cost.spec_for(study, z)))
     assert m.validation_seconds(replace(study, val_sequences=2 * study.val_sequences), z) == pytest.approx(2 * v)
     assert m.validation_seconds(replace(study, n_log=2 * study.n_log), z) > v
     assert m.validation_seconds(replace(study, val_sequences=0), z) == 0.0
@@ -115,36 +116,36 @@ def test_validation_overhead_counts_log_points_and_sequences():
 
 
 def test_makespan_schedules_in_order_on_free_workers():
-    assert cm.makespan([3, 1, 1, 1], workers=1) == 6
-    assert cm.makespan([3, 1, 1, 1], workers=2) == 3
-    assert cm.makespan([1, 1, 1, 3], workers=2) == 4  # the big job lands last
-    assert cm.makespan([1, 2], workers=5, start_s=0.5) == 2.5
-    assert cm.makespan([], workers=2) == 0.0
+    assert cost.makespan([3, 1, 1, 1], workers=1) == 6
+    assert cost.makespan([3, 1, 1, 1], workers=2) == 3
+    assert cost.makespan([1, 1, 1, 3], workers=2) == 4  # the big job lands last
+    assert cost.makespan([1, 2], workers=5, start_s=0.5) == 2.5
+    assert cost.makespan([], workers=2) == 0.0
     with pytest.raises(UserError):
-        cm.makespan([1], workers=0)
+        cost.makespan([1], workers=0)
 
 
 def test_study_estimate_workers_and_totals():
     study = get_study("lm-shakespeare-dense", "cpu")
-    one = cm.predict_study(study, synthetic_model(2), workers=1)
+    one = cost.predict_study(study, synthetic_model(2), workers=1)
     assert one.wall_s == pytest.approx(one.total_run_s)
-    two = cm.predict_study(study, synthetic_model(1), workers=2)
+    two = cost.predict_study(study, synthetic_model(1), workers=2)
     longest = max(r.total_s for r in two.runs)
-    assert longest <= two.wall_s <= two.total_run_s + 2 * cm.WORKER_START_S
-    text = cm.format_estimate(one)
+    assert longest <= two.wall_s <= two.total_run_s + 2 * cost.WORKER_START_S
+    text = cost.format_estimate(one)
     for z in study.sizes:
         assert z.label in text
     assert "predicted sweep wall time" in text and "idle machine" in text
 
 
 def test_dry_run_states_the_calibration_age_and_asks_to_remeasure_when_old():
-    m = cm.CostModel(train_coef=TRAIN, eval_coef=EVAL, threads=1, meta={"created": "2026-11-29T04:00:00+0000"})
+    m = cost.CostModel(train_coef=TRAIN, eval_coef=EVAL, threads=1, meta={"created": "2026-11-29T04:00:00+0000"})
     t0 = 1795924800.0  # 2026-11-29T04:00:00Z
-    fresh, stale = cm._calibration_age(m, now=t0 + 1800), cm._calibration_age(m, now=t0 + 5 * 3600)
+    fresh, stale = cost._calibration_age(m, now=t0 + 1800), cost._calibration_age(m, now=t0 + 5 * 3600)
     assert "30 min ago" in fresh and "calibrate --force" not in fresh
     assert "5.0 h ago" in stale and "calibrate --force" in stale
-    assert cm._calibration_age(synthetic_model()) == ""  # no timestamp: say nothing rather than guess
-    notes = cm.predict_study(get_study("lm-shakespeare-dense", "cpu"), m).notes
+    assert cost._calibration_age(synthetic_model()) == ""  # no timestamp: say nothing rather than guess
+    notes = cost.predict_study(get_study("lm-shakespeare-dense", "cpu"), m).notes
     assert "2026-11-29T04:00:00+0000" in notes[0]
 
 
@@ -160,29 +161,29 @@ def test_refuses_bad_input():
     with pytest.raises(UserError):
         spec(cnn=(32, (8, 0), 1, 64))
     with pytest.raises(UserError):
-        cm.CostModel(train_coef=-TRAIN, eval_coef=EVAL, threads=2)
+        cost.CostModel(train_coef=-TRAIN, eval_coef=EVAL, threads=2)
     with pytest.raises(UserError):
-        cm.CostModel(train_coef=np.zeros(9), eval_coef=EVAL, threads=2)
+        cost.CostModel(train_coef=np.zeros(9), eval_coef=EVAL, threads=2)
     with pytest.raises(UserError):
-        cm.CostModel(train_coef=TRAIN[:3], eval_coef=EVAL, threads=2)
+        cost.CostModel(train_coef=TRAIN[:3], eval_coef=EVAL, threads=2)
     with pytest.raises(UserError):
-        cm.CostModel(train_coef=TRAIN, eval_coef=EVAL, threads=0)
+        cost.CostModel(train_coef=TRAIN, eval_coef=EVAL, threads=0)
     m = synthetic_model()
     study = get_study("lm-shakespeare-dense", "cpu")
     with pytest.raises(UserError):
         m.predict_run(study, study.sizes[0], steps=0)
     with pytest.raises(UserError):
-        cm.predict_study(study, m, workers=0)
+        cost.predict_study(study, m, workers=0)
     with pytest.raises(UserError):
-        cm.fit_coefficients(np.ones((2, 8)), np.array([1.0, -1.0]))
+        cost.fit_coefficients(np.ones((2, 8)), np.array([1.0, -1.0]))
     with pytest.raises(UserError):
-        cm.model_from_points([], threads=2)
+        cost.model_from_points([], threads=2)
     with pytest.raises(UserError):
-        cm.calibrate(grid=[], measure=lambda *a, **k: (1.0, 1.0))
+        calibration.calibrate(grid=[], measure=lambda *a, **k: (1.0, 1.0))
     with pytest.raises(UserError):
-        cm.calibrate(grid=[(1, 1, 8)], measure=lambda *a, **k: (1.0, 1.0))
+        calibration.calibrate(grid=[(1, 1, 8)], measure=lambda *a, **k: (1.0, 1.0))
     with pytest.raises(UserError):
-        cm.calibrate(grid=cm.QUICK_GRID, device="nonsense", measure=lambda *a, **k: (1.0, 1.0))
+        calibration.calibrate(grid=calibration.QUICK_GRID, device="nonsense", measure=lambda *a, **k: (1.0, 1.0))
 
 
 def _fake_measure(s, device="cpu", target_s=0.0, repeats=1):
@@ -196,40 +197,38 @@ def test_calibration_is_cached_and_reloaded_without_measuring(tmp_path):
         calls.append(s)
         return _fake_measure(s)
 
-    a = cm.load_or_calibrate(threads=1, cache_dir=tmp_path, grid=cm.QUICK_GRID, measure=measure)
-    assert len(calls) == len(cm.QUICK_GRID)
+    a = calibration.load_or_calibrate(threads=1, cache_dir=tmp_path, grid=calibration.QUICK_GRID, measure=measure)
+    assert len(calls) == len(calibration.QUICK_GRID)
     files = list((tmp_path / "costmodel").glob("calibration-*.json"))
     assert len(files) == 1
 
     def boom(*a, **k):
         raise AssertionError("a cached calibration must not be re-measured")
 
-    b = cm.load_or_calibrate(threads=1, cache_dir=tmp_path, grid=cm.QUICK_GRID, measure=boom)
+    b = calibration.load_or_calibrate(threads=1, cache_dir=tmp_path, grid=calibration.QUICK_GRID, measure=boom)
     np.testing.assert_allclose(a.train_coef, b.train_coef)
     assert b.threads == 1 and b.meta["threads"] == 1
     # another thread count is another calibration
-    cm.load_or_calibrate(threads=2, cache_dir=tmp_path, grid=cm.QUICK_GRID, measure=measure)
+    calibration.load_or_calibrate(threads=2, cache_dir=tmp_path, grid=calibration.QUICK_GRID, measure=measure)
     assert len(list((tmp_path / "costmodel").glob("calibration-*.json"))) == 2
     # a corrupt cache is re-measured, not trusted
     files[0].write_text("{not json")
     n = len(calls)
-    cm.load_or_calibrate(threads=1, cache_dir=tmp_path, grid=cm.QUICK_GRID, measure=measure)
-    assert len(calls) == n + len(cm.QUICK_GRID)
+    calibration.load_or_calibrate(threads=1, cache_dir=tmp_path, grid=calibration.QUICK_GRID, measure=measure)
+    assert len(calls) == n + len(calibration.QUICK_GRID)
 
 
 def test_real_measurement_of_a_tiny_point_is_positive():
-    tt, te = cm.measure_point(cm.StepSpec(n_layer=1, n_head=2, n_embd=8, vocab_size=17, context=8, batch=4,
+    tt, te = calibration.measure_point(cost.StepSpec(n_layer=1, n_head=2, n_embd=8, vocab_size=17, context=8, batch=4,
                                           supervised=1), target_s=0.01, repeats=1)
     assert 0 < te and 0 < tt and np.isfinite(tt)
-    tt, te = cm.measure_point(cm.StepSpec(n_layer=1, n_head=2, n_embd=8, vocab_size=68, context=2, batch=2,
+    tt, te = calibration.measure_point(cost.StepSpec(n_layer=1, n_head=2, n_embd=8, vocab_size=68, context=2, batch=2,
                                           supervised=2, cnn=(8, (2,), 0, 4)), target_s=0.01, repeats=1)
     assert 0 < te and 0 < tt and np.isfinite(tt)
 
 
 def test_sweep_dry_run_prints_estimate_and_trains_nothing(tmp_path, monkeypatch, capsys):
-    from agentscaling.cli import main
-
-    monkeypatch.setattr(cm, "load_or_calibrate", lambda threads=None, device="cpu", log=None, **kw: synthetic_model(threads))
+    monkeypatch.setattr(calibration, "load_or_calibrate", lambda threads=None, device="cpu", log=None, **kw: synthetic_model(threads))
     store = tmp_path / "store"
     rc = main(["sweep", "lm-shakespeare-dense", "--preset", "smoke", "--store", str(store), "--dry-run"])
     assert rc == 0

@@ -8,9 +8,9 @@ import pytest
 
 from agentscaling.cli import main
 from agentscaling.fit import ParametricLaw, sweep_curves
-from agentscaling.paths import DATA_DIR
+from agentscaling.paths import SHIPPED_DATA_DIR
 
-CHIN = str(DATA_DIR / "chinchilla_points.csv")
+CHIN = str(SHIPPED_DATA_DIR / "chinchilla_points.csv")
 
 
 def run(capsys, *argv):

@@ -22,7 +22,7 @@ def test_notebook_structure():
 
 @pytest.mark.notebooks
 def test_notebook_runs_at_smoke(tmp_path):
-    from agentscaling.notebooks import run_notebook
+    from agentscaling.reports.runner import run_notebook
 
     out = tmp_path / "reports"
     rec = run_notebook(NB, out, preset="smoke", parameters={"bootstrap": 40})

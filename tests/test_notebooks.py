@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from agentscaling.errors import UserError
-from agentscaling.notebooks import check_parameters, declared_parameters, list_notebooks, run_notebook
+from agentscaling.reports.runner import check_parameters, declared_parameters, list_notebooks, run_notebook
 
 NOTEBOOKS = list_notebooks()
 
@@ -37,7 +37,7 @@ def test_notebook_executes_at_smoke(path, tmp_path):
     assert rec["status"] == "ok", rec.get("error")
     summary = json.loads((tmp_path / "out" / f"{path.stem}.summary.json").read_text())
     assert summary["execution"]["status"] == "ok"
-    assert len(summary) > 1, "the notebook must save its key numbers with report.save_summary"
+    assert len(summary) > 1, "the notebook must save its key numbers with reports.output.save_summary"
     html = (tmp_path / "out" / f"{path.stem}.html").read_text()
     assert "<html" in html.lower()
 

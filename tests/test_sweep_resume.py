@@ -1,5 +1,6 @@
 """A sweep killed with SIGKILL mid-run and started again finishes every run once, reuses finished
 runs, resumes the partial one from its checkpoint, and leaves no half-written file."""
+import concurrent.futures as cf
 import json
 import os
 import signal
@@ -12,6 +13,9 @@ import numpy as np
 import pandas as pd
 
 from agentscaling.store import RunStore, load_runs, run_summaries
+from agentscaling.studies import get_study
+from agentscaling.sweep import sweep_studies
+from agentscaling.sweep.cost import lpt_order, makespan
 
 STUDY = "lm-shakespeare-dense"
 
@@ -105,7 +109,8 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
     for args in (["sweep", "no-such-study", "--preset", "smoke"],
                  ["sweep", STUDY, "--preset", "huge"],
                  ["sweep", STUDY, "--preset", "smoke", "--sizes", "7T", "--store", str(tmp_path)],
-                 ["reproduce", "--preset", "smoke", "--notebooks", "99_nothing", "--out", str(tmp_path)]):
+                 ["reproduce", "--preset", "smoke", "--notebooks", "99_nothing", "--out", str(tmp_path)],
+                 ["runs", "--store", str(tmp_path / "nonexistent"), "--json"]):
         res = cli(*args)
         assert res.returncode == 2, (args, res.stdout, res.stderr)
         lines = [ln for ln in res.stderr.strip().splitlines() if ln]
@@ -115,12 +120,6 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
 def test_several_studies_share_one_pool_longest_runs_first(tmp_path):
     """sweep_studies hands every run of every study to the executor at once, longest first (LPT), and
     reports them back in study and size order; a failed run is reported, not raised."""
-    import concurrent.futures as cf
-
-    from agentscaling.costmodel import lpt_order, makespan
-    from agentscaling.studies import get_study
-    from agentscaling.sweep import sweep_studies
-
     class Recorder:  # a pool stand-in: records the submission order, trains nothing
         def __init__(self):
             self.submitted = []
@@ -153,9 +152,6 @@ def test_a_dask_client_is_an_executor(tmp_path):
     (here an in-process cluster), and a second sweep skips the finished run."""
     from distributed import Client
 
-    from agentscaling.studies import get_study
-    from agentscaling.sweep import sweep_studies
-
     study = get_study("lm-shakespeare-dense", "smoke")
     study = study.with_sizes([study.sizes[0].label])
     with Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=None) as client:
@@ -164,3 +160,19 @@ def test_a_dask_client_is_an_executor(tmp_path):
     assert [r["status"] for r in first] == ["done"] and not first[0].get("skipped")
     assert again[0]["status"] == "done" and again[0]["skipped"]
     assert (tmp_path / study.name).is_dir()
+
+
+def test_atomic_writes_respect_the_umask(tmp_path):
+    """Reports and run files are written through a temporary file (mkstemp: 0600) and renamed; the result
+    must carry the permissions of a plain open(), or other users cannot read a shared report."""
+    from agentscaling.io import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        os.umask(0o077)
+        atomic_write_text(tmp_path / "b.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o600

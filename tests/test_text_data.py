@@ -13,7 +13,7 @@ from agentscaling.data import bpe, text
 from agentscaling.data.text import epochs, gpt2_tokenizer, load_corpus, superclass_partition
 from agentscaling.errors import DataIntegrityError, UserError
 
-SHAKESPEARE = (paths.DATA_DIR / "tinyshakespeare.txt").read_text(encoding="utf-8")
+SHAKESPEARE = (paths.SHIPPED_DATA_DIR / "tinyshakespeare.txt").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +155,7 @@ def test_bad_names_raise_user_error():
 
 
 def test_missing_and_corrupt_data_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(paths, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(paths, "SHIPPED_DATA_DIR", tmp_path)
     with pytest.raises(UserError, match="tinyshakespeare.txt"):
         load_corpus("shakespeare", "char", cache_dir=tmp_path / "cache")
     with pytest.raises(UserError, match="gutenberg_books"):

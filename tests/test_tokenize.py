@@ -7,10 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from agentscaling import presets
 from agentscaling.errors import DataIntegrityError, UserError
 from agentscaling.tokenize import (ActionTokenizer, CacheInvalid, SequenceBuilder, VQConfig, VQVAE, encode_dataset,
                                    load_tokenizer, open_cache, train_tokenizer)
 from agentscaling.tokenize.synthetic import SyntheticDataset
+
+SMOKE_TOKENIZER = presets.SMOKE.tokenizer
 
 # A smoke-preset tokenizer, on 32×32 frames to keep the suite fast, trained a little longer than the
 # preset so its codes mean something.
@@ -32,7 +35,7 @@ def ds():
 @pytest.fixture(scope="module")
 def tok(ds, tmp_path_factory):
     store = tmp_path_factory.mktemp("store")
-    return train_tokenizer(ds, 16, preset="smoke", store=store, steps=STABLE_STEPS, batch_size=32, codebook_size=64)
+    return train_tokenizer(ds, 16, settings=SMOKE_TOKENIZER, store=store, steps=STABLE_STEPS, batch_size=32, codebook_size=64)
 
 
 # -- model ------------------------------------------------------------------------------------------
@@ -48,7 +51,7 @@ def test_any_square_grid_gives_grid_squared_tokens(grid):
 
 def test_bad_grid_and_tokens_are_refused(ds, tmp_path):
     with pytest.raises(UserError, match="square"):
-        train_tokenizer(ds, 15, preset="smoke", store=tmp_path)
+        train_tokenizer(ds, 15, settings=SMOKE_TOKENIZER, store=tmp_path)
     with pytest.raises(UserError, match="grid"):
         VQConfig(grid=40).validate()
     with pytest.raises(UserError, match="codebook_size"):
@@ -106,7 +109,7 @@ def test_tokenizer_checkpoint_loads_weights_only_and_hash_is_of_the_file(tok, tm
 
 
 def test_done_run_is_loaded_not_retrained(tok, ds):
-    again = train_tokenizer(ds, 16, preset="smoke", store=tok.path.parent.parent, steps=STABLE_STEPS,
+    again = train_tokenizer(ds, 16, settings=SMOKE_TOKENIZER, store=tok.path.parent.parent, steps=STABLE_STEPS,
                             batch_size=32, codebook_size=64)
     assert again.hash == tok.hash and again.path == tok.path
 
@@ -279,7 +282,7 @@ def test_resumed_training_equals_uninterrupted(ds, tmp_path, monkeypatch):
 
     # a fast-decaying EMA makes codes die and be re-seeded (randomly) after the crash too, so the
     # quantizer's randomness must be resumed exactly as well
-    kw = dict(preset="smoke", steps=16, warmup_steps=2, batch_size=8, codebook_size=32, eval_frames=32,
+    kw = dict(settings=SMOKE_TOKENIZER, steps=16, warmup_steps=2, batch_size=8, codebook_size=32, eval_frames=32,
               ema_decay=0.5)
     full = train_tokenizer(ds, 16, store=tmp_path / "a", **kw)
 
@@ -341,4 +344,21 @@ def test_cli_train_eval_encode(disk_dataset, tmp_path, capsys):
     assert main(["tokenizer", "eval", str(tmp_path / "nope"), "--data", data]) == 2
     assert main(["tokenizer", "train", "--data", data, "-k", "16", "--preset", "huge"]) == 2
     err = capsys.readouterr().err
-    assert "square" in err and "no trained tokenizer" in err and "unknown tokenizer preset" in err
+    assert "square" in err and "no trained tokenizer" in err and "unknown preset" in err
+
+
+def test_a_dataset_of_one_match_holds_out_a_trajectory(tmp_path, capsys):
+    """The split is by match, so one match has no val split: the tokenizer holds out its last trajectory,
+    and generation says how many frames a val split needs."""
+    from agentscaling.cli import main
+    from agentscaling.data.dataset import TrajectoryDataset
+
+    out = tmp_path / "one-match"
+    assert main(["data", "arena", "--frames", "80", "--out", str(out), "--size", "32", "--episode-steps", "10",
+                 "--no-progress"]) == 0
+    assert "a val split needs 2 matches (--frames 160)" in capsys.readouterr().out
+    ds = TrajectoryDataset(out)
+    assert not ds.split_ids("val") and len(ds.split_ids("train")) == 8
+    tok = train_tokenizer(ds, 16, SMOKE_TOKENIZER, tmp_path / "store", steps=4, batch_size=8, eval_frames=16)
+    metrics = json.loads((tok.path / "tokenizer.json").read_text())
+    assert metrics["split"] == "trajectory" and metrics["n_frames"] == 10

@@ -3,18 +3,16 @@ function in its `cli` module); bad input exits with status 2 and a one-line erro
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 
+from .data import cli as data_cli
 from .errors import UserError
+from .fit import cli as fit_cli
+from .reports import cli as reports_cli
+from .sweep import cli as sweep_cli
+from .tokenize import cli as tokenize_cli
 
-# Modules that contribute sub-commands; each defines register(subparsers) and sets `func` on its parsers.
-COMMAND_MODULES = (
-    "agentscaling.sweep_cli",
-    "agentscaling.fit.cli",
-    "agentscaling.data.cli",
-    "agentscaling.tokenize.cli",
-)
+COMMAND_MODULES = (sweep_cli, reports_cli, fit_cli, data_cli, tokenize_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,19 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:  # an area not built yet
-            if e.name and name.startswith(e.name):
-                continue
-            raise
+    for module in COMMAND_MODULES:
         module.register(sub)
     return parser
-
-
-class _Parser(argparse.ArgumentParser):
-    pass
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,10 +18,11 @@ import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import pandas as pd
 
+from . import __version__
 from .counting import CONVENTIONS
 from .errors import UserError
 from .io import atomic_torch_save, atomic_write_json, atomic_write_parquet, config_hash, read_json
@@ -47,8 +48,6 @@ def environment() -> dict[str, Any]:
     """Versions and host, recorded with every run."""
     import numpy
     import torch
-
-    from . import __version__
 
     return {
         "agentscaling": __version__,
@@ -161,12 +160,13 @@ class RunStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
 
-    def open_run(self, study: str, config: dict[str, Any], label: str = "run") -> Run:
-        """The run directory for this exact config (created if new)."""
+    def open_run(self, study: str, config: dict[str, Any], label: str = "run", create: bool = True) -> Run:
+        """The run directory for this exact config (created if new, unless `create` is False)."""
         if not study or "/" in study:
             raise UserError(f"invalid study name {study!r}")
         path = self.root / study / f"{label}-{config_hash(config)}"
-        path.mkdir(parents=True, exist_ok=True)
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
         return Run(path, study)
 
     def runs(self, study: str | None = None) -> Iterator[Run]:
@@ -189,8 +189,13 @@ def load_runs(store: str | os.PathLike | RunStore, study: str | None = None, sta
     """One DataFrame, one row per logged point of every run (of one study, or all), with the run's
     identity and counts (run_id, study, size, N, ..., status) joined onto its curve."""
     store = store if isinstance(store, RunStore) else RunStore(store)
+    return runs_frame(store.runs(study), statuses)
+
+
+def runs_frame(runs: Iterable[Run], statuses: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """`load_runs` for the given runs."""
     frames = []
-    for run in store.runs(study):
+    for run in runs:
         status = run.status
         if statuses and status not in statuses:
             continue
@@ -210,19 +215,21 @@ def load_runs(store: str | os.PathLike | RunStore, study: str | None = None, sta
 def run_summaries(store: str | os.PathLike | RunStore, study: str | None = None) -> list[dict[str, Any]]:
     """One dict per run: identity, status, counts and final values (for `agentscaling runs`)."""
     store = store if isinstance(store, RunStore) else RunStore(store)
-    out = []
-    for run in store.runs(study):
-        cfg = run.read_config()
-        info = run.status_info
-        curve = run.read_curve()
-        last = curve.iloc[-1].to_dict() if not curve.empty else {}
-        counts = cfg.get("counts", {})
-        out.append({
-            "run_id": run.id, "study": run.study, "status": info["status"], "message": info.get("message", ""),
-            "size": cfg.get("size_label"), "N": counts.get("N"),
-            "D": last.get("D"), "C": last.get("C"), "C_attn": last.get("C_attn"), "step": last.get("step"),
-            "final_loss": last.get("loss"), "final_train_loss": last.get("train_loss"),
-            "final_val_loss": last.get("val_loss"), "epochs": last.get("epochs"),
-            "wall_s": last.get("wall_s"), "path": str(run.path),
-        })
-    return sorted(out, key=lambda r: (r["study"], r["N"] or 0))
+    return sorted((summarize(run) for run in store.runs(study)), key=lambda r: (r["study"], r["N"] or 0))
+
+
+def summarize(run: Run) -> dict[str, Any]:
+    """A run's identity, status, counts and final values."""
+    cfg = run.read_config()
+    info = run.status_info
+    curve = run.read_curve()
+    last = curve.iloc[-1].to_dict() if not curve.empty else {}
+    counts = cfg.get("counts", {})
+    return {
+        "run_id": run.id, "study": run.study, "status": info["status"], "message": info.get("message", ""),
+        "size": cfg.get("size_label"), "N": counts.get("N"),
+        "D": last.get("D"), "C": last.get("C"), "C_attn": last.get("C_attn"), "step": last.get("step"),
+        "final_loss": last.get("loss"), "final_train_loss": last.get("train_loss"),
+        "final_val_loss": last.get("val_loss"), "epochs": last.get("epochs"),
+        "wall_s": last.get("wall_s"), "path": str(run.path),
+    }

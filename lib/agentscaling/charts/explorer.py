@@ -4,7 +4,7 @@ isoFLOP profile at the budget.
 
 Everything that moves is computed in the browser: the sliders are Vega-Lite parameters bound to
 range inputs and every derived quantity is a `calculate` transform, so the sliders keep working in
-the exported self-contained HTML (report.save_chart(..., html=True)). Iso-loss contours are exact:
+the exported self-contained HTML (reports.output.save_chart(..., html=True)). Iso-loss contours are exact:
 for a level l, D(N) = (B / (l − E − A N^−α))^(1/β) where that is positive. A and B use log10
 sliders because their plausible ranges span orders of magnitude.
 
@@ -19,7 +19,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ..fit.data import Columns
 from ..fit.law import ParametricLaw
+from ..fit.parametric import fit_parametric
 from .scaling import CYAN, MAGENTA
 
 # Shared Vega expressions (parameter names are the slider names below).
@@ -164,9 +166,6 @@ def budget_edges(C: np.ndarray, n_bins: int = 8) -> np.ndarray:
 
 def refit_dropping_budgets(df: pd.DataFrame, k: int, *, n_bins: int = 8, columns=None, **fit_kwargs):
     """Robust parametric fit after dropping the k smallest of n_bins equal-count compute bins."""
-    from ..fit.data import Columns
-    from ..fit.parametric import fit_parametric
-
     cols = columns or Columns()
     c_name = cols.C if cols.C in df.columns else None
     C = df[c_name].to_numpy(float) if c_name else 6 * df[cols.N].to_numpy(float) * df[cols.D].to_numpy(float)
@@ -187,8 +186,8 @@ def refit_widget(df: pd.DataFrame, *, n_bins: int = 8, max_drop: int | None = No
     out = widgets.Output()
 
     # The widget's outputs are set as its state (append_*), not captured with `with out:`: capture
-    # routes output by the executing cell's message id, a protocol headless runners (nbclient, in
-    # papermill and the tests) emulate; the test suite hung three times on this cell while it did.
+    # routes output by the executing cell's message id, which headless runners (nbclient, papermill)
+    # only emulate, and a run can wait forever on it.
     def show(change=None):
         k = slider.value
         out.outputs = ()

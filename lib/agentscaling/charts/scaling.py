@@ -1,5 +1,5 @@
 """Scaling-law charts (altair). Functions return charts and never save them (notebooks call
-report.save_chart). Conventions: log-log axes; model sizes coloured small→large on the paper's
+agentscaling.reports). Conventions: log-log axes; model sizes coloured small→large on the paper's
 cyan→magenta ramp (matplotlib's "cool"); frontier points green; fitted laws dashed black.
 
 - loss_curves / three_panel: the paper's Figs 5-8 layout (loss vs FLOPs per size with the frontier
@@ -46,7 +46,7 @@ def _domain(*arrays, pad: float = 1.03) -> list[float]:
     return [float(v.min() / pad), float(v.max() * pad)]
 
 
-def _log(field: str, title: str, **kw) -> dict[str, Any]:
+def log_encoding(field: str, title: str, **kw) -> dict[str, Any]:
     return dict(field=field, type="quantitative", title=title, scale=alt.Scale(type="log", **kw),
                 axis=alt.Axis(format=".1e" if "C" in field else "~s"))
 
@@ -67,8 +67,8 @@ def loss_curves(data, frontier=None, compute_law=None, parametric=None, *, exten
     loss-vs-compute law (dashed black, extended `extend`× past the grid); optional parametric fit
     per size (thin dashed, same colour). `data`: a fit result, Points, or canonical DataFrame."""
     f = _frame(data if data is not None else frontier)
-    x = alt.X(**_log("C", "compute C (FLOPs)"))
-    y = alt.Y(**_log("loss", "loss", zero=False, nice=False, domain=_domain(f["loss"])))
+    x = alt.X(**log_encoding("C", "compute C (FLOPs)"))
+    y = alt.Y(**log_encoding("loss", "loss", zero=False, nice=False, domain=_domain(f["loss"])))
     layers = [alt.Chart(f).mark_line(strokeWidth=1.5, opacity=0.9).encode(
         x=x, y=y, color=size_color(), detail="run_label:N",
         tooltip=[alt.Tooltip("run_label:N", title="run"), alt.Tooltip("N:Q", format=".3s"),
@@ -108,8 +108,8 @@ def allocation_panel(fit, which: str = "N", *, extend: float = 1.0, title: str |
     pts = pts[["C", col]].dropna()
     Cg = np.geomspace(pts["C"].min(), pts["C"].max() * extend, 80)
     band = _line_band(fit, Cg, which)
-    x = alt.X(**_log("C", "compute C (FLOPs)"))
-    y = alt.Y(**_log(col, "optimal parameters N_opt" if which == "N" else "optimal tokens D_opt",
+    x = alt.X(**log_encoding("C", "compute C (FLOPs)"))
+    y = alt.Y(**log_encoding(col, "optimal parameters N_opt" if which == "N" else "optimal tokens D_opt",
                      domain=_domain(pts[col], band["value"], band["lo"], band["hi"], pad=1.1), nice=False))
     lo, hi = fit.ci(k)
     label = f"{k} = {fit[k]:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo is not None and np.isfinite(lo) else "")
@@ -164,8 +164,8 @@ def isoflop_chart(iso, *, title: str = "isoFLOP profiles") -> alt.HConcatChart:
     t = np.linspace(0, 1, len(budgets)) if len(budgets) > 1 else [0.0]
     color = alt.Color("budget:N", title="budget C", sort=[labels[C] for C in budgets],
                       scale=alt.Scale(domain=[labels[C] for C in budgets], range=[cool(v) for v in t]))
-    x = alt.X(**_log("N", "parameters N"))
-    y = alt.Y(**_log("loss", "loss", zero=False, nice=False, domain=_domain(pts["loss"], curves["loss"])))
+    x = alt.X(**log_encoding("N", "parameters N"))
+    y = alt.Y(**log_encoding("loss", "loss", zero=False, nice=False, domain=_domain(pts["loss"], curves["loss"])))
     left = alt.layer(
         alt.Chart(pts).mark_circle(size=30, opacity=0.8).encode(x=x, y=y, color=color,
                                                                 tooltip=[alt.Tooltip("C:Q", format=".3e"),
@@ -183,7 +183,7 @@ def residuals_chart(fit, *, title: str = "residuals of the parametric fit") -> a
     panels = []
     for col, name in (("N", "parameters N"), ("D", "tokens D"), ("C", "compute C (FLOPs)")):
         base = alt.Chart(r).mark_circle(size=18, opacity=0.7).encode(
-            x=alt.X(**_log(col, name)), y=alt.Y("log_residual:Q", title="log(predicted) − log(loss)"), color=size_color(),
+            x=alt.X(**log_encoding(col, name)), y=alt.Y("log_residual:Q", title="log(predicted) − log(loss)"), color=size_color(),
             tooltip=[alt.Tooltip("N:Q", format=".3s"), alt.Tooltip("D:Q", format=".3s"),
                      alt.Tooltip("loss:Q", format=".4f"), alt.Tooltip("log_residual:Q", format="+.4f")])
         zero = alt.Chart(pd.DataFrame({"z": [0.0]})).mark_rule(color="black", strokeDash=[4, 3]).encode(y="z:Q")

@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 
 from ..errors import UserError
+from .arena.generate import generate_arena_dataset
+from .dataset import TrajectoryDataset, dataset_stats
+from .minari_import import import_minari
 
 
 def _count(text: str) -> int:
@@ -71,19 +74,19 @@ def register(subparsers) -> None:
 
 
 def _arena(args) -> int:
-    from .arena.generate import generate_arena_dataset
-
     ds = generate_arena_dataset(args.out, args.frames, size=args.size, seed=args.seed, workers=args.workers,
                                 progress=not args.no_progress, episode_steps=args.episode_steps,
                                 matches_per_shard=args.matches_per_shard)
     print(f"{ds.root}: {ds.n_frames:,} frames, {len(ds):,} trajectories, "
           f"{ds.episodes['match'].nunique():,} matches, manifest {ds.hash[:12]}")
+    if not ds.split_ids("val"):
+        per_match = len(ds) // max(1, ds.episodes["match"].nunique()) * int(ds.episodes["length"].max())
+        print(f"note: the split is by match (80/10/10) and all matches are in train: a val split needs 2 matches "
+              f"(--frames {2 * per_match}). Tokenizers hold out one trajectory instead; BC-CNN needs a val split.")
     return 0
 
 
 def _minari(args) -> int:
-    from .minari_import import import_minari
-
     if not args.src.exists():
         raise UserError(f"{args.src} does not exist")
     ds = import_minari(args.src, args.out, size=args.size, obs_key=args.obs_key,
@@ -93,8 +96,6 @@ def _minari(args) -> int:
 
 
 def _stats(args) -> int:
-    from .dataset import TrajectoryDataset, dataset_stats
-
     if not args.dir.is_dir():
         raise UserError(f"{args.dir} is not a directory")
     st = dataset_stats(TrajectoryDataset(args.dir, verify=args.verify))

@@ -27,14 +27,10 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
+from ..action_space import ACTION_DIMS, ACTION_NVEC, action_dim_names
 from ..errors import DataIntegrityError, UserError
 from ..io import atomic_path, atomic_write_json, sha256_bytes, sha256_file, to_jsonable
 
-ACTION_DIMS = 16
-N_BUTTONS = 12
-N_AXES = 4
-AXIS_BUCKETS = 11
-ACTION_NVEC: tuple[int, ...] = (2,) * N_BUTTONS + (AXIS_BUCKETS,) * N_AXES
 
 FORMAT_NAME = "agentscaling-trajectories"
 FORMAT_VERSION = 1
@@ -464,14 +460,6 @@ def action_entropy_bits(actions: np.ndarray, nvec: Sequence[int]) -> np.ndarray:
         p = p[p > 0]
         out[d] = max(0.0, float(-(p * np.log2(p)).sum()))   # max(): no -0.0 for constant dims
     return out
-
-
-def action_dim_names(nvec: Sequence[int]) -> list[str]:
-    """Names of the action dims: the arena controller's when the layout matches, else a0, a1, ..."""
-    if tuple(nvec) == ACTION_NVEC:
-        from .arena.game import ACTION_NAMES  # the controller's names live with the game
-        return list(ACTION_NAMES)
-    return [f"a{i}" for i in range(len(nvec))]
 
 
 def dataset_stats(ds: TrajectoryDataset) -> dict:

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import paths
 from ..errors import DataIntegrityError, UserError
 from ..io import atomic_save_npy, atomic_write_bytes, atomic_write_json, config_hash, file_lock, read_json
 from . import bpe
@@ -440,9 +441,13 @@ def cache_path(name: str, tokenizer: str = "char", cache_dir=None) -> Path:
     return _cache_dir_for(name, tokenizer, source, Path(cache_dir) if cache_dir is not None else _default_cache())[0]
 
 
-def _default_cache() -> Path:
-    from .. import paths
+def corpus_key(name: str, tokenizer: str = "char") -> str:
+    """The hash that identifies a tokenized corpus: its text's sha256, the tokenizer's rule and the split rule."""
+    _check_names(name, tokenizer)
+    return _cache_dir_for(name, tokenizer, _source_info(name), _default_cache())[1]
 
+
+def _default_cache() -> Path:
     return paths.CACHE_DIR
 
 
@@ -495,5 +500,5 @@ def load_corpus(name: str, tokenizer: str = "char", cache_dir=None, progress: bo
 
 gpt2_tokenizer = bpe.gpt2_tokenizer  # re-exported: the GPT-2 BPE as a tokenizers.Tokenizer
 
-__all__ = ["CORPORA", "TOKENIZERS", "Corpus", "load_corpus", "epochs", "superclass_partition", "gpt2_tokenizer",
+__all__ = ["CORPORA", "TOKENIZERS", "Corpus", "corpus_key", "load_corpus", "epochs", "superclass_partition", "gpt2_tokenizer",
            "cache_path", "books_split_of", "books_text"]

@@ -7,8 +7,15 @@ import sys
 import warnings
 from pathlib import Path
 
+import pandas as pd
+
 from ..errors import UserError
 from .common import FitWarning, jsonable
+from .compute_law import fit_compute_law
+from .data import DEFAULT_RUN_COL, Columns
+from .frontier import fit_frontier
+from .isoflop import fit_isoflop
+from .parametric import fit_parametric, fit_parametric_lsq
 
 METHODS = ("frontier", "parametric", "parametric-lsq", "isoflop")
 
@@ -48,8 +55,6 @@ def register(subparsers) -> None:
 
 
 def _read_table(path: str):
-    import pandas as pd
-
     p = Path(path)
     if not p.exists():
         raise UserError(f"file {p} not found")
@@ -61,12 +66,6 @@ def _read_table(path: str):
 
 def fit_table(df, args: argparse.Namespace) -> dict:
     """Run the chosen fit on a DataFrame and return its JSON-able result."""
-    from .compute_law import fit_compute_law
-    from .data import DEFAULT_RUN_COL, Columns
-    from .frontier import fit_frontier
-    from .isoflop import fit_isoflop
-    from .parametric import fit_parametric, fit_parametric_lsq
-
     if args.bootstrap < 0:
         raise UserError("--bootstrap must be >= 0")
     if not 0 < args.ci_level < 1:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
+from ..paths import data_file
 
 DEFAULT_RUN_COL = "run_id"
 
@@ -216,8 +217,6 @@ def chinchilla_points() -> pd.DataFrame:
     """Epoch AI's 245 points digitised from Chinchilla's Figure 4 (data/chinchilla_points.csv), as
     canonical columns N, C, D (= C/6N, imputed as Epoch do) and loss; no run column (each point is
     a separate training run)."""
-    from ..paths import data_file
-
     raw = pd.read_csv(data_file("chinchilla_points.csv"))
     out = pd.DataFrame({"N": raw["Model Size"].astype(float), "C": raw["Training FLOP"].astype(float),
                         "loss": raw["loss"].astype(float)})

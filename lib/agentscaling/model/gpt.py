@@ -84,6 +84,21 @@ def residual_linear(x: torch.Tensor, h: torch.Tensor, proj: nn.Linear) -> torch.
     return out.addmm_(h.reshape(-1, h.shape[-1]), proj.weight.t()).view(x.shape)
 
 
+def init_weights(m: nn.Module) -> None:
+    """GPT-2's initialisation: N(0, 0.02) weights, zero biases."""
+    if isinstance(m, (nn.Linear, nn.Embedding)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    if isinstance(m, nn.Linear) and m.bias is not None:
+        nn.init.zeros_(m.bias)
+
+
+def init_residual_projections(module: nn.Module, n_layer: int) -> None:
+    """GPT-2's scaled init of the projections that write into the residual stream: std 0.02/sqrt(2L)."""
+    for name, p in module.named_parameters():
+        if name.endswith("proj.weight"):
+            nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * n_layer))
+
+
 class GPT(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -94,18 +109,8 @@ class GPT(nn.Module):
         self.ln_f = nn.LayerNorm(c.n_embd, bias=c.bias)
         self.head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
         self.head.weight = self.wte.weight  # tied
-        self.apply(self._init)
-        # GPT-2's scaled init of the residual projections
-        for name, p in self.named_parameters():
-            if name.endswith("proj.weight"):
-                nn.init.normal_(p, 0.0, 0.02 / math.sqrt(2 * c.n_layer))
-
-    @staticmethod
-    def _init(m: nn.Module) -> None:
-        if isinstance(m, (nn.Linear, nn.Embedding)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-        if isinstance(m, nn.Linear) and m.bias is not None:
-            nn.init.zeros_(m.bias)
+        self.apply(init_weights)
+        init_residual_projections(self, c.n_layer)
 
     def hidden(self, idx: torch.Tensor | None = None, embeddings: torch.Tensor | None = None) -> torch.Tensor:
         """Final hidden states for token ids, or for continuous input embeddings (BC-CNN)."""

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
+from .. import presets
 from ..counting import count_params_shape, flops_per_input_attn
 from ..errors import UserError
-from ..model.ladder import ModelShape
-
-PRESETS = ("smoke", "cpu", "gpu", "paper")
+from ..model.bccnn import CNNConfig, bccnn_counts
+from ..model.ladder import PAPER_TABLE2, ModelShape, shape_for_params
+from .data import DataSpec
 
 
 @dataclass(frozen=True)
@@ -23,10 +24,9 @@ class SizeSpec:
 @dataclass(frozen=True)
 class Study:
     name: str
-    preset: str
-    task: str                       # "lm" (later: "wm", "bc", "bc-cnn")
-    data: str                       # corpus or dataset name
-    tokenizer: str
+    preset: str                     # the preset it was built for: a label for reports, never looked up
+    task: str                       # "lm", "wm", "bc" or "bc-cnn"
+    data: DataSpec                  # what it trains on; agentscaling.prepare makes it
     vocab_size: int                 # model vocabulary (checked against the data at run time)
     context: int                    # inputs per training sequence
     batch_size: int                 # sequences per update
@@ -43,6 +43,7 @@ class Study:
     seed: int = 0
     n_log: int = 40
     val_sequences: int = 512
+    cnn: CNNConfig | None = None    # BC-CNN's frame encoder (None: the plain GPT over tokens)
     description: str = ""
     paper: dict[str, Any] = field(default_factory=dict)   # the paper's reported coefficients for this study
     task_options: dict[str, Any] = field(default_factory=dict)  # task-specific settings (part of the run config)
@@ -52,13 +53,13 @@ class Study:
         return self.batch_size * self.context
 
     def counts(self, size: SizeSpec) -> dict[str, float]:
-        # The counters register on import of the study modules; a Study unpickled in a fresh worker
-        # process has not imported them (a BC-CNN run once counted N without its CNN there).
-        _load_builtin()
-        if self.task in _COUNTERS:  # models other than the plain GPT (e.g. BC-CNN) count themselves
-            return _COUNTERS[self.task](self, size)
-        c = count_params_shape(size.shape, self.vocab_size, self.context)
-        c["flops_per_input_attn"] = flops_per_input_attn(c["N"], size.shape.n_layer, size.shape.n_embd, self.context)
+        """N under every convention and the compute per input (with attention; with the CNN's true
+        convolution FLOPs for BC-CNN)."""
+        s = size.shape
+        if self.cnn is not None:
+            return bccnn_counts(self.cnn, s.n_layer, s.n_head, s.n_embd, self.context)
+        c = count_params_shape(s, self.vocab_size, self.context)
+        c["flops_per_input_attn"] = flops_per_input_attn(c["N"], s.n_layer, s.n_embd, self.context)
         return c
 
     def steps(self, size: SizeSpec) -> int:
@@ -74,52 +75,70 @@ class Study:
                 return s
         raise UserError(f"study {self.name} has no size {label!r}; sizes: {[s.label for s in self.sizes]}")
 
-    def run_config(self, size: SizeSpec) -> dict[str, Any]:
-        """Everything that determines a run's result; its hash names the run directory."""
+    def run_config(self, size: SizeSpec, data_hashes: Mapping[str, str]) -> dict[str, Any]:
+        """Everything that determines a run's result, including the hashes of the prepared data and
+        tokenizer it trains on; its hash names the run directory."""
         d = asdict(self)
-        d.pop("sizes"); d.pop("description"); d.pop("paper"); d.pop("preset")
-        if not d["task_options"]:
-            d.pop("task_options")  # studies without options keep the run hashes they always had
+        for k in ("sizes", "description", "paper", "preset"):
+            d.pop(k)
         d["size"] = asdict(size)
         d["steps"] = self.steps(size)
         d["warmup_steps"] = self.warmup_steps(size)
+        d["data_hashes"] = dict(sorted(data_hashes.items()))
         return d
 
     def with_sizes(self, labels: list[str]) -> "Study":
         return replace(self, sizes=tuple(self.size(lbl) for lbl in labels))
 
+    def plan(self) -> list[dict[str, Any]]:
+        """Per size: shape, N, LR, D, steps, C = 6ND, the compute with attention (and the true conv
+        FLOPs for BC-CNN), inputs per update."""
+        rows = []
+        for z in self.sizes:
+            c = self.counts(z)
+            steps = self.steps(z)
+            D = steps * self.tokens_per_update
+            per_in = c["flops_per_input_attn"]
+            rows.append({"study": self.name, "preset": self.preset, "size": z.label, "shape": z.shape.label,
+                         "N": int(c["N"]), "lr": z.lr, "D": D, "steps": steps, "C": 6.0 * c["N"] * D,
+                         "C_attn": per_in * D, "C_true": c.get("flops_per_input_true", per_in) * D,
+                         "conv_flops": c.get("cnn_flops_train_per_frame", 0.0) * D,
+                         "inputs_per_update": self.tokens_per_update, "context": self.context})
+        return rows
 
-_REGISTRY: dict[str, tuple[Callable[[str], Study], str]] = {}
-_COUNTERS: dict[str, Callable[[Study, SizeSpec], dict[str, float]]] = {}
+
+def size_label(n: float) -> str:
+    """A size's label from its N: 21.8k, 1.08M."""
+    return f"{n / 1e6:.2f}M" if n >= 1e6 else f"{n / 1e3:.1f}k"
 
 
-def register_counter(task: str, fn: Callable[[Study, SizeSpec], dict[str, float]]) -> None:
-    """Parameter/compute counts for a task whose model is not the plain GPT (needs at least N and
-    flops_per_input_attn)."""
-    _COUNTERS[task] = fn
+def resolve_shape(target: presets.SizeTarget, vocab_size: int, context: int) -> ModelShape:
+    """A ladder entry as a shape: a parameter count to hit, a Table-2 name, or (layers, heads, width)."""
+    if isinstance(target, str):
+        return PAPER_TABLE2[target]
+    if isinstance(target, tuple):
+        return ModelShape(*target)
+    return shape_for_params(target, vocab_size, context)
+
+
+Builder = Callable[[presets.Preset], Study]
+_REGISTRY: dict[str, tuple[Builder, str]] = {}
 
 
 def register_study(name: str, description: str):
-    def deco(fn: Callable[[str], Study]):
+    def deco(fn: Builder) -> Builder:
         _REGISTRY[name] = (fn, description)
         return fn
     return deco
 
 
-def _load_builtin() -> None:
-    from . import lm  # noqa: F401  (registers the language studies)
-    from . import agents  # noqa: F401  (world-modelling and behaviour-cloning studies)
-
-
 def list_studies() -> dict[str, str]:
-    _load_builtin()
     return {k: v[1] for k, v in sorted(_REGISTRY.items())}
 
 
-def get_study(name: str, preset: str = "cpu") -> Study:
-    _load_builtin()
-    if preset not in PRESETS:
-        raise UserError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+def get_study(name: str, preset: str | presets.Preset = "cpu") -> Study:
+    """The study `name` at a preset (a Preset, or its name)."""
+    p = presets.get(preset)
     if name not in _REGISTRY:
         raise UserError(f"unknown study {name!r}; known studies: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name][0](preset)
+    return _REGISTRY[name][0](p)

@@ -14,9 +14,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..data.text import load_corpus, superclass_partition
 from ..errors import UserError
 from ..model.gpt import head_cross_entropy
-from . import TaskData
+from ..studies import PreparedData
+from .base import TaskData, check_hash
 
 MASKS = ("dense", "last", "superclass")
 VAL_SEED = 1_000_003  # held-out windows are fixed for a whole study, whatever the run seed
@@ -30,12 +32,11 @@ def sample_windows(tokens: np.ndarray, context: int, batch: int, rng: np.random.
     return win[:, :-1], win[:, 1:]
 
 
-def build_lm_task(study, device: str = "cpu") -> TaskData:
-    from ..data.text import load_corpus, superclass_partition
-
+def build_lm_task(study, prepared: PreparedData, device: str = "cpu") -> TaskData:
     if study.loss_mask not in MASKS:
         raise UserError(f"unknown loss mask {study.loss_mask!r}; expected one of {MASKS}")
-    corpus = load_corpus(study.data, study.tokenizer)
+    corpus = load_corpus(study.data.corpus, study.data.tokenizer)
+    check_hash(prepared, "corpus", corpus.info["cache"]["key"])
     ctx, B = study.context, study.batch_size
     dev = torch.device(device)
     partition = None

@@ -13,8 +13,9 @@ D counts every input token of a sequence whatever the mask (the paper's rule), s
 as WM's for the same batches; `supervised_per_batch` records how many targets enter the loss.
 Batches are a pure function of (seed, step) — (episode, start) pairs drawn from a seeded generator —
 so resumed runs are exact; the held-out loss is the mean over fixed validation windows (the same for
-every run of a study, whatever its seed). Study.task_options: tokens_per_frame, context_steps,
-per_dimension (action ids per dimension, default True), wm_first_frame (default True).
+every run of a study, whatever its seed). The tokens per frame come from the study's data spec;
+Study.task_options: context_steps, per_dimension (action ids per dimension, default True),
+wm_first_frame (default True).
 """
 from __future__ import annotations
 
@@ -22,11 +23,14 @@ from typing import Any
 
 import torch
 
+from ..action_space import ACTION_DIMS
+from ..data.dataset import TrajectoryDataset
 from ..errors import UserError
 from ..model.gpt import masked_next_token_loss
-from . import TaskData
-
-ACTION_DIMS = 16
+from ..studies import PreparedData
+from ..tokenize.cache import open_cache
+from ..tokenize.sequences import SequenceBuilder
+from .base import TaskData, check_hash
 
 
 def token_context(tokens_per_frame: int, context_steps: int) -> int:
@@ -71,15 +75,16 @@ def make_token_task(study, builder, device: str = "cpu", info: dict[str, Any] | 
                     info=out_info)
 
 
-def build_token_task(study, device: str = "cpu") -> TaskData:
-    from ..pipeline import prepare_tokens
-    from ..tokenize.sequences import SequenceBuilder
-
+def build_token_task(study, prepared: PreparedData, device: str = "cpu") -> TaskData:
     opts = study.task_options
-    k = int(opts["tokens_per_frame"])
-    data = prepare_tokens(study.preset, k)
-    builder = SequenceBuilder.from_cache(data.cache, data.dataset, int(opts["context_steps"]), task=study.task,
+    ds = TrajectoryDataset(prepared.dataset)
+    check_hash(prepared, "dataset", ds.hash)
+    cache = open_cache(prepared.token_cache, ds, prepared.hashes["tokenizer"])
+    if cache.tokens_per_frame != study.data.tokens_per_frame:
+        raise UserError(f"study {study.name} wants {study.data.tokens_per_frame} tokens per frame, its token cache "
+                        f"holds {cache.tokens_per_frame}")
+    builder = SequenceBuilder.from_cache(cache, ds, int(opts["context_steps"]), task=study.task,
                                          per_dimension=bool(opts.get("per_dimension", True)), seed=study.seed,
                                          wm_first_frame=bool(opts.get("wm_first_frame", True)),
                                          splits=("train", "val"))
-    return make_token_task(study, builder, device, info={"data": data.describe()})
+    return make_token_task(study, builder, device, info={"data": prepared.describe()})

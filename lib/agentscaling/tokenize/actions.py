@@ -17,7 +17,8 @@ from typing import Sequence
 
 import numpy as np
 
-ACTION_NVEC: tuple[int, ...] = (2,) * 12 + (11,) * 4
+from ..action_space import ACTION_NVEC
+
 
 
 class ActionTokenizer:

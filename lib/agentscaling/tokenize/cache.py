@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import paths
 from ..errors import DataIntegrityError, UserError
 from ..io import atomic_path, atomic_write_json, sha256_file
 from .vqvae import FrameTokenizer, load_tokenizer
@@ -40,9 +41,7 @@ def cache_key(manifest_hash: str, tokenizer_hash: str) -> str:
 
 
 def default_cache_dir() -> Path:
-    from ..paths import CACHE_DIR
-
-    return CACHE_DIR / "tokens"
+    return paths.CACHE_DIR / "tokens"
 
 
 def _episode_table(dataset) -> list[tuple[int, int]]:
@@ -222,7 +221,7 @@ def build_cache(path: str | Path, dataset, tok: FrameTokenizer, progress: bool =
                     flush()
         flush()
         out.flush()
-        del out
+        out = None  # closes the memory map before the file is renamed
     if bar is not None:
         bar.close()
     meta["bytes"] = (path / ARRAY).stat().st_size

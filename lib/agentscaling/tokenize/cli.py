@@ -5,7 +5,14 @@ import argparse
 import json
 from pathlib import Path
 
+from .. import presets
+from ..data.dataset import TrajectoryDataset
 from ..errors import UserError
+from ..io import to_jsonable
+from ..paths import DATA_DIR
+from .cache import encode_dataset
+from .train_vq import evaluate_tokenizer, train_tokenizer
+from .vqvae import load_tokenizer
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,13 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     tsub.required = True
 
     p = tsub.add_parser("train", help="train (or resume) a tokenizer on a trajectory dataset",
-                        description="Train a VQ-VAE tokenizer on the dataset's train split. The run is stored at "
-                                    "<out>/tokenizers/tok<K>-<hash>/; rerunning resumes it, or reports it if done.")
+                        description="Train a VQ-VAE tokenizer on the dataset's train split with a preset's "
+                                    "tokenizer settings. The run is stored at <out>/tokenizers/tok<K>-<hash>/; "
+                                    "rerunning resumes it, or reports it if done.")
     p.add_argument("--data", required=True, help="trajectory dataset directory")
     p.add_argument("--tokens-per-frame", "-k", type=int, required=True,
                    help="tokens per frame, a square: 16, 64, 256, ...")
-    p.add_argument("--preset", default="cpu", help="smoke, cpu, gpu or paper (default cpu)")
-    p.add_argument("--out", default=None, help="run store directory (default runs/<preset>)")
+    p.add_argument("--preset", default="cpu", help=f"whose tokenizer settings: {', '.join(presets.NAMES)} (default cpu)")
+    p.add_argument("--out", default=None, help="run store directory (default data/, where the studies' tokenizers are)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None, help="override the preset's training steps")
     p.add_argument("--codebook-size", type=int, default=None, help="override the preset's codebook size")
@@ -51,8 +59,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _open_dataset(path: str):
-    from ..data.dataset import TrajectoryDataset
-
     if not Path(path).exists():
         raise UserError(f"dataset directory {path} does not exist")
     return TrajectoryDataset(path)
@@ -60,8 +66,6 @@ def _open_dataset(path: str):
 
 def _print_metrics(m: dict, as_json: bool) -> None:
     if as_json:
-        from ..io import to_jsonable
-
         print(json.dumps(to_jsonable(m), sort_keys=True))
         return
     for key in ("path", "hash", "tokens_per_frame", "codebook_size", "bits_per_frame", "psnr", "usage",
@@ -72,9 +76,7 @@ def _print_metrics(m: dict, as_json: bool) -> None:
 
 
 def cmd_train(args) -> int:
-    from .train_vq import evaluate_tokenizer, get_preset, train_tokenizer
-
-    get_preset(args.preset)
+    settings = presets.get(args.preset).tokenizer
     if args.tokens_per_frame < 1:
         raise UserError("--tokens-per-frame must be positive")
     overrides = {}
@@ -85,7 +87,7 @@ def cmd_train(args) -> int:
     if args.codebook_size is not None:
         overrides["codebook_size"] = args.codebook_size
     ds = _open_dataset(args.data)
-    tok = train_tokenizer(ds, args.tokens_per_frame, preset=args.preset, store=args.out, seed=args.seed,
+    tok = train_tokenizer(ds, args.tokens_per_frame, settings, args.out or DATA_DIR, seed=args.seed,
                           progress=not args.no_progress, device=args.device, **overrides)
     m = _stored_metrics(tok) or evaluate_tokenizer(tok, ds)
     _print_metrics({"path": str(tok.path), **m, "hash": tok.hash}, args.json)
@@ -102,9 +104,6 @@ def _stored_metrics(tok) -> dict | None:
 
 
 def cmd_eval(args) -> int:
-    from .train_vq import evaluate_tokenizer
-    from .vqvae import load_tokenizer
-
     if args.max_frames < 1:
         raise UserError("--max-frames must be positive")
     tok = load_tokenizer(args.tokenizer_dir)
@@ -117,9 +116,6 @@ def cmd_eval(args) -> int:
 
 
 def cmd_encode(args) -> int:
-    from .cache import encode_dataset
-    from .vqvae import load_tokenizer
-
     tok = load_tokenizer(args.tokenizer_dir)
     ds = _open_dataset(args.data)
     cache = encode_dataset(ds, tok, cache_dir=args.cache_dir, progress=not args.no_progress)

@@ -9,9 +9,8 @@ import hashlib
 import numpy as np
 import pandas as pd
 
-ACTION_DIMS = 16
-N_BUTTONS = 12
-AXIS_BUCKETS = 11
+from ..action_space import ACTION_DIMS, AXIS_BUCKETS, N_BUTTONS
+
 
 
 def _episode_frames(rng: np.random.Generator, length: int, size: int) -> np.ndarray:

@@ -8,18 +8,15 @@ resumed run continues exactly as an uninterrupted one would. When training ends 
 written to `tokenizer.pt` (its sha256 is the tokenizer hash), the held-out evaluation to
 `tokenizer.json` and to config.json, and the resume checkpoint is dropped.
 
-Presets (`smoke`, `cpu`, `gpu`, `paper`) set the tokenizer size and training length. The CPU presets
-use a 512-code codebook rather than the paper's 4096. Measured at the cpu preset, 64 tokens/frame:
-4096 codes gave +0.4 dB PSNR (20.6 vs 20.2) and 88 % usage (vs 99 %), but 2.2× the training time
-(the EMA/one-hot work grows with V) and ~3.5× slower encoding (the nearest-code search costs k·V per
-frame), which breaks the ≥ 2,000 frames/s target; and at 16 tokens/frame ~1,000 held-out frames
-(16k codes) are too few to even observe most of 4096 codes. The `gpu`/`paper` presets use 4096.
+The tokenizer's size and training length come in a `presets.TokenizerSettings` (one per preset).
+
+Held-out frames are the dataset's val (else test) split. A dataset of a single match has neither (the
+split is by match), so its last trajectory is held out instead and the others train the tokenizer.
 """
 from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +24,9 @@ import torch
 
 from ..errors import UserError
 from ..io import atomic_write_json
+from ..presets import TokenizerSettings
+from ..store import RunStore
+from ..train import TrainConfig, train
 from .vqvae import (TOKENIZER_FILE, VQVAE, FrameTokenizer, VQConfig, code_stats, grid_for_tokens, load_tokenizer,
                     psnr_uint8)
 
@@ -34,67 +34,24 @@ STUDY = "tokenizers"
 EVAL_SEED = 20_250_101  # held-out frames are the same for every tokenizer of a dataset
 
 
-@dataclass(frozen=True)
-class TokenizerPreset:
-    steps: int
-    batch_size: int
-    lr: float
-    warmup_steps: int
-    codebook_size: int
-    codebook_dim: int = 32
-    enc_channels: tuple[int, ...] = (16, 32, 64, 64)
-    dec_channels: tuple[int, ...] = (48, 64, 128, 128)
-    enc_res_blocks: int = 1
-    dec_res_blocks: int = 2
-    ema_decay: float = 0.95
-    min_lr_frac: float = 0.1
-    val_frames: int = 128      # held-out reconstruction MSE logged during training (0: off)
-    eval_frames: int = 1024    # frames for the final held-out evaluation
-    n_log: int = 30
-    edge_weight: float = 0.0
-
-
-PRESETS: dict[str, TokenizerPreset] = {
-    # seconds per level: enough to test the plumbing and get recognisable reconstructions
-    "smoke": TokenizerPreset(steps=60, batch_size=16, lr=3e-3, warmup_steps=5, codebook_size=128,
-                             enc_channels=(16, 32, 32, 32), dec_channels=(32, 48, 64, 64), dec_res_blocks=1,
-                             val_frames=0, eval_frames=256, n_log=10),
-    # a few minutes per level on 2 cores
-    "cpu": TokenizerPreset(steps=1200, batch_size=32, lr=2e-3, warmup_steps=50, codebook_size=512,
-                           dec_channels=(32, 48, 96, 96), dec_res_blocks=1),
-    # one GPU: the paper's vocabulary, a wider model, 40k updates at batch 128 like the RT-1 VQ-VAEs
-    "gpu": TokenizerPreset(steps=40_000, batch_size=128, lr=1e-3, warmup_steps=500, codebook_size=4096,
-                           codebook_dim=64, enc_channels=(64, 128, 128, 128), dec_channels=(96, 192, 256, 256),
-                           enc_res_blocks=2, dec_res_blocks=3, ema_decay=0.99, val_frames=512,
-                           eval_frames=4096, n_log=60),
-}
-PRESETS["paper"] = PRESETS["gpu"]
-
-
-def get_preset(name: str) -> TokenizerPreset:
-    if name not in PRESETS:
-        raise UserError(f"unknown tokenizer preset {name!r}; expected one of {sorted(PRESETS)}")
-    return PRESETS[name]
-
-
-def model_config(tokens_per_frame: int, preset: TokenizerPreset, image_size: int = 64) -> VQConfig:
+def model_config(tokens_per_frame: int, settings: TokenizerSettings, image_size: int = 64) -> VQConfig:
     return VQConfig(
         grid=grid_for_tokens(tokens_per_frame), image_size=image_size,
-        enc_channels=preset.enc_channels, dec_channels=preset.dec_channels,
-        enc_res_blocks=preset.enc_res_blocks, dec_res_blocks=preset.dec_res_blocks,
-        codebook_size=preset.codebook_size, codebook_dim=preset.codebook_dim, ema_decay=preset.ema_decay,
-        edge_weight=preset.edge_weight,
+        enc_channels=settings.enc_channels, dec_channels=settings.dec_channels,
+        enc_res_blocks=settings.enc_res_blocks, dec_res_blocks=settings.dec_res_blocks,
+        codebook_size=settings.codebook_size, codebook_dim=settings.codebook_dim, ema_decay=settings.ema_decay,
+        edge_weight=settings.edge_weight,
     ).validate()
 
 
 # -- frames -----------------------------------------------------------------------------------------
 class FramePool:
-    """All frames of one split as one flat index (episode order), gathered from the dataset's
-    memory-mapped episodes."""
+    """All frames of some episodes (a split by default) as one flat index (episode order), gathered
+    from the dataset's memory-mapped episodes."""
 
-    def __init__(self, dataset, split: str):
+    def __init__(self, dataset, split: str, ids: list[int] | None = None):
         self.dataset, self.split = dataset, split
-        self.ids = list(dataset.split_ids(split))
+        self.ids = list(dataset.split_ids(split)) if ids is None else list(ids)
         if not self.ids:
             raise UserError(f"the dataset has no episodes in split {split!r}; generate more episodes")
         self._mm: dict[int, np.ndarray] = {}
@@ -127,22 +84,36 @@ class FramePool:
         return self.get(idx)
 
 
-def _heldout_pool(dataset, split: str | None) -> FramePool:
-    for s in ([split] if split else ["val", "test"]):
-        if dataset.split_ids(s):
-            return FramePool(dataset, s)
-    raise UserError("the dataset has no held-out (val/test) episodes to evaluate a tokenizer on")
+def tokenizer_split(dataset) -> tuple[FramePool, FramePool]:
+    """(training frames, held-out frames) of a tokenizer: the train split and the val (else test) split;
+    for a dataset of one match (all of it in train), its last trajectory is held out instead."""
+    for held in ("val", "test"):
+        if dataset.split_ids(held):
+            return FramePool(dataset, "train"), FramePool(dataset, held)
+    train_ids = list(dataset.split_ids("train"))
+    if len(train_ids) < 2:
+        raise UserError("the dataset has one trajectory and no held-out split: a tokenizer needs at least two "
+                        "trajectories (one is held out), or a second match for a val split")
+    return FramePool(dataset, "train", train_ids[:-1]), FramePool(dataset, "trajectory", train_ids[-1:])
+
+
+def heldout_pool(dataset, split: str | None = None) -> FramePool:
+    """The frames a tokenizer is evaluated on: `split`, or those `tokenizer_split` holds out."""
+    if split is not None:
+        return FramePool(dataset, split)
+    return tokenizer_split(dataset)[1]
 
 
 # -- training ---------------------------------------------------------------------------------------
-def tokenizer_config(dataset, tokens_per_frame: int, preset: str = "cpu", seed: int = 0,
+def tokenizer_config(dataset, tokens_per_frame: int, settings: TokenizerSettings, seed: int = 0,
                      **overrides: Any) -> dict[str, Any]:
-    """The full config of a tokenizer run (its hash names the run directory)."""
-    p = dataclasses.replace(get_preset(preset), **overrides) if overrides else get_preset(preset)
+    """The full config of a tokenizer run (its hash names the run directory); `overrides` replace
+    settings fields (steps=..., codebook_size=...)."""
+    p = dataclasses.replace(settings, **overrides) if overrides else settings
     size = int(dataset.manifest["frame_shape"][0])
     vq = model_config(tokens_per_frame, p, image_size=size)
     return {
-        "kind": "frame_tokenizer", "preset": preset, "tokens_per_frame": tokens_per_frame,
+        "kind": "frame_tokenizer", "tokens_per_frame": tokens_per_frame,
         "dataset_hash": dataset.manifest["hash"], "model": vq.to_dict(),
         "train": {"steps": p.steps, "batch_size": p.batch_size, "lr": p.lr, "warmup_steps": p.warmup_steps,
                   "min_lr_frac": p.min_lr_frac, "schedule": "cosine", "weight_decay": 0.0, "seed": seed,
@@ -150,14 +121,12 @@ def tokenizer_config(dataset, tokens_per_frame: int, preset: str = "cpu", seed: 
     }
 
 
-def open_tokenizer_run(dataset, tokens_per_frame: int, preset: str = "cpu", store=None, seed: int = 0,
-                       **overrides: Any):
-    from ..paths import default_store
-    from ..store import RunStore
-
-    cfg = tokenizer_config(dataset, tokens_per_frame, preset, seed, **overrides)
-    store = store if isinstance(store, RunStore) else RunStore(store or default_store(preset))
-    return store.open_run(STUDY, cfg, label=f"tok{tokens_per_frame}"), cfg
+def open_tokenizer_run(dataset, tokens_per_frame: int, settings: TokenizerSettings, store, seed: int = 0,
+                       create: bool = True, **overrides: Any):
+    """The run of this tokenizer in `store` (a RunStore or its directory) and its config."""
+    cfg = tokenizer_config(dataset, tokens_per_frame, settings, seed, **overrides)
+    store = store if isinstance(store, RunStore) else RunStore(store)
+    return store.open_run(STUDY, cfg, label=f"tok{tokens_per_frame}", create=create), cfg
 
 
 def make_batch_fn(pool: FramePool, batch_size: int, seed: int, device: str = "cpu"):
@@ -179,16 +148,15 @@ def _loss_fn(seed: int):
     return loss_fn
 
 
-def train_tokenizer(dataset, tokens_per_frame: int, preset: str = "cpu", store=None, seed: int = 0,
+def train_tokenizer(dataset, tokens_per_frame: int, settings: TokenizerSettings, store, seed: int = 0,
                     progress: bool = False, checkpoint_every_s: float = 60.0, device: str = "cpu",
                     **overrides: Any) -> FrameTokenizer:
-    """Train (or resume, or just load when already done) the tokenizer for this dataset and level.
+    """Train (or resume, or just load when already done) the tokenizer for this dataset and level, as
+    a run of `store`.
 
-    `overrides` replace preset fields (steps=..., codebook_size=...). The device is not part of the
+    `overrides` replace settings fields (steps=..., codebook_size=...). The device is not part of the
     run's config (a run resumes on any device). Returns the frozen tokenizer, on the CPU."""
-    from ..train import TrainConfig, train
-
-    run, cfg = open_tokenizer_run(dataset, tokens_per_frame, preset, store, seed, **overrides)
+    run, cfg = open_tokenizer_run(dataset, tokens_per_frame, settings, store, seed, **overrides)
     if run.status == "done" and (run.path / TOKENIZER_FILE).exists():
         return load_tokenizer(run.path)
     if run.status == "new" or not run.config_path.exists():
@@ -197,8 +165,7 @@ def train_tokenizer(dataset, tokens_per_frame: int, preset: str = "cpu", store=N
     vq = VQConfig.from_dict(cfg["model"])
     torch.manual_seed(seed)
     model = VQVAE(vq)
-    pool = FramePool(dataset, "train")
-    heldout = _heldout_pool(dataset, None)
+    pool, heldout = tokenizer_split(dataset)
     val_frames = heldout.fixed_sample(tc["val_frames"]) if tc["val_frames"] else None
 
     def val_fn(m: VQVAE) -> float:
@@ -222,8 +189,9 @@ def train_tokenizer(dataset, tokens_per_frame: int, preset: str = "cpu", store=N
         run.set_status(result.status, result.message)
         raise RuntimeError(f"tokenizer run {run.path} {result.status}: {result.message}")
     model.cpu()
-    tok = FrameTokenizer(model, info={"run_id": run.id, "dataset_hash": cfg["dataset_hash"], "preset": preset,
-                                      "steps": tc["steps"], "train_wall_s": result.wall_s})
+    tok = FrameTokenizer(model, info={"run_id": run.id, "dataset_hash": cfg["dataset_hash"],
+                                      "steps": tc["steps"], "train_wall_s": result.wall_s,
+                                      "heldout": heldout.split})
     tok.save(run.path)
     metrics = evaluate_tokenizer(tok, dataset, max_frames=tc["eval_frames"])
     metrics["train_wall_s"] = result.wall_s
@@ -239,7 +207,7 @@ def train_tokenizer(dataset, tokens_per_frame: int, preset: str = "cpu", store=N
 def evaluate_tokenizer(tok: FrameTokenizer, dataset, split: str | None = None, max_frames: int = 1024,
                        batch_size: int = 512) -> dict[str, Any]:
     """Held-out reconstruction PSNR, codebook usage and perplexity, re-encode agreement, encode speed."""
-    pool = _heldout_pool(dataset, split)
+    pool = heldout_pool(dataset, split)
     frames = pool.fixed_sample(max_frames)
     tok.encode(frames[: min(len(frames), 64)], batch_size)  # warm-up
     t0 = time.perf_counter()
@@ -258,5 +226,5 @@ def evaluate_tokenizer(tok: FrameTokenizer, dataset, split: str | None = None, m
     }
 
 
-__all__ = ["PRESETS", "TokenizerPreset", "FramePool", "train_tokenizer", "evaluate_tokenizer", "tokenizer_config",
-           "open_tokenizer_run", "get_preset", "model_config"]
+__all__ = ["FramePool", "evaluate_tokenizer", "heldout_pool", "model_config", "open_tokenizer_run", "tokenizer_config",
+           "tokenizer_split", "train_tokenizer"]

@@ -30,7 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import UserError
+from ..errors import DataIntegrityError, UserError
+from ..io import atomic_torch_save, sha256_file
 
 
 @dataclass(frozen=True)
@@ -383,8 +384,6 @@ class FrameTokenizer:
 
     def save(self, path: str | Path) -> str:
         """Write tokenizer.pt atomically (weights_only-loadable); returns its sha256."""
-        from ..io import atomic_torch_save, sha256_file
-
         path = Path(path)
         target = path / TOKENIZER_FILE if path.suffix != ".pt" else path
         atomic_torch_save(target, {"format": FORMAT, "config": self.config.to_dict(),
@@ -400,8 +399,6 @@ class FrameTokenizer:
 
 def load_tokenizer(path: str | Path) -> FrameTokenizer:
     """Load a tokenizer from a run directory (or its tokenizer.pt), with torch.load(weights_only=True)."""
-    from ..io import sha256_file
-
     path = Path(path)
     target = path / TOKENIZER_FILE if path.is_dir() else path
     if not target.exists():
@@ -409,8 +406,6 @@ def load_tokenizer(path: str | Path) -> FrameTokenizer:
     try:
         obj = torch.load(target, weights_only=True, map_location="cpu")
     except Exception as e:  # noqa: BLE001 - a truncated or foreign file
-        from ..errors import DataIntegrityError
-
         raise DataIntegrityError(f"{target} is not a readable tokenizer checkpoint ({e.__class__.__name__}: {e})") from e
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise UserError(f"{target} is not an {FORMAT} tokenizer")

@@ -17,7 +17,7 @@ from typing import Any, Sequence
 import gymnasium as gym
 import numpy as np
 
-from ..dataset import ACTION_NVEC
+from ...action_space import ACTION_NVEC
 from . import bots as BT
 from . import game as G
 from . import maps as M

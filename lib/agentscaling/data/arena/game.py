@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...action_space import ACTION_NAMES, AXES, AXIS_CENTER, BUTTONS  # noqa: F401 (the controller)
 from . import maps as M
 
 HZ = 10
@@ -24,14 +25,9 @@ TEAM_SIZE = 4
 TEAM = np.repeat(np.arange(2), TEAM_SIZE)                 # [P] team of each player slot
 
 # ---- controller: the paper's layout, 12 buttons then 4 stick axes of 11 buckets -------------
-BUTTONS = ("attack", "heavy", "ability1", "ability2", "ultimate", "dash", "jump", "block",
-           "interact", "lock_on", "ping", "emote")
-AXES = ("move_x", "move_y", "aim_x", "aim_y")
-ACTION_NAMES = BUTTONS + AXES
 (B_ATTACK, B_HEAVY, B_AB1, B_AB2, B_ULT, B_DASH, B_JUMP, B_BLOCK, B_INTERACT, B_LOCK, B_PING,
  B_EMOTE) = range(12)
 A_MOVE_X, A_MOVE_Y, A_AIM_X, A_AIM_Y = range(12, 16)
-AXIS_CENTER = 5                                           # bucket 5 of 0..10 is the resting stick
 
 
 def axis_value(bucket: np.ndarray) -> np.ndarray:
@@ -373,7 +369,6 @@ class Game:
         self.last_attacker[b, victim] = owner
 
     def _world(self, interact: np.ndarray) -> None:
-        B, P = self.B, N_PLAYERS
         on_ground = self.alive & (self.jump_t == 0)
         hazard = self._tile_at(self.b_idx, self.pos) == M.HAZARD
         self.dmg_in += np.where(hazard & on_ground, HAZARD_DPS, 0).astype(np.float32)

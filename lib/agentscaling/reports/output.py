@@ -10,8 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .io import atomic_write_bytes, atomic_write_json, atomic_write_text, to_jsonable
-from .paths import PROJECT_ROOT
+import altair as alt
+
+from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text, to_jsonable
+from ..paths import PROJECT_ROOT
 
 
 def resolve_out_dir(out_dir: str | Path | None, preset: str) -> Path:
@@ -25,8 +27,6 @@ def resolve_out_dir(out_dir: str | Path | None, preset: str) -> Path:
 
 def setup_notebook() -> None:
     """Render altair charts as PNG inside notebooks (works headless and offline)."""
-    import altair as alt
-
     alt.data_transformers.disable_max_rows()
     alt.renderers.enable("png", scale_factor=1.5)
 

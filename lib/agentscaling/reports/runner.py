@@ -6,15 +6,16 @@ self-contained <out>/<stem>.html (charts are PNG, so nothing loads from a CDN), 
 <out>/<stem>.summary.json (the numbers the notebook saved) gains an `execution` record."""
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
-from .io import atomic_write_json, atomic_write_text, read_json
-from .paths import NOTEBOOKS_DIR, PROJECT_ROOT
+from .. import presets
+from ..errors import UserError
+from ..io import atomic_write_json, atomic_write_text, read_json
+from ..paths import NOTEBOOKS_DIR, PROJECT_ROOT
+from .index import write_index
 
 
 def list_notebooks(directory: str | os.PathLike = NOTEBOOKS_DIR) -> list[Path]:
@@ -50,26 +51,20 @@ def export_html(executed: Path, html_path: Path) -> None:
     atomic_write_text(html_path, body)
 
 
-# Per-cell limit at the smoke preset, where no cell needs more than a minute or two. Twice this session
-# a headless run inside the test suite stopped dead on the coefficient explorer's widget cell: the
-# kernel idle, the client waiting forever for an execute_reply (ipykernel 7.4 and 6.31 alike; never in
-# isolation, 12 of 12 runs fine). With the limit such a run fails in minutes instead of hanging CI, and
-# at smoke it is retried once in a fresh kernel, the first error kept in the record. Larger presets
-# train for a long time inside one cell, so they have no limit unless one is passed.
-SMOKE_CELL_TIMEOUT_S = 240
-
-
 def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, preset: str = "smoke",
                  parameters: dict[str, Any] | None = None, html: bool = True, timeout: int | None = None) -> dict[str, Any]:
     """Execute one notebook; returns its execution record (also merged into its summary.json).
 
-    `timeout`: seconds per cell (default SMOKE_CELL_TIMEOUT_S at smoke, none otherwise); a cell over
-    it ends the run with status "error" (at smoke after one retry in a fresh kernel)."""
+    `timeout`: seconds per cell (default: the preset's cell_timeout_s; none at the training presets,
+    whose cells train for a long time). A cell over it ends the run with status "error", after the
+    preset's notebook_attempts in fresh kernels: a headless kernel has been seen to stop answering on a
+    widget cell, and a limit turns such a hang into a failure that a retry usually clears."""
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    if timeout is None and preset == "smoke":
-        timeout = SMOKE_CELL_TIMEOUT_S
+    settings = presets.get(preset)
+    if timeout is None:
+        timeout = settings.cell_timeout_s
     path = Path(path)
     out = Path(out_dir)
     if not out.is_absolute():
@@ -82,7 +77,7 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, preset: st
     executed = out / path.name
     t0 = time.perf_counter()
     record: dict[str, Any] = {"notebook": path.name, "preset": preset, "parameters": params}
-    attempts = 2 if preset == "smoke" else 1
+    attempts = settings.notebook_attempts
     for attempt in range(attempts):
         try:
             pm.execute_notebook(str(path), str(executed), parameters=params, cwd=str(PROJECT_ROOT),
@@ -120,27 +115,12 @@ def reproduce(preset: str, out_dir: str | os.PathLike, notebooks: list[str] | No
         missing = wanted - {p.stem for p in paths} - {p.name for p in paths}
         if missing:
             raise UserError(f"no such notebook(s): {', '.join(sorted(missing))}")
+    presets.get(preset)
     records = []
     for p in paths:
         print(f"[reproduce] {p.name} (preset {preset}) ...", flush=True)
         rec = run_notebook(p, out_dir, preset=preset, timeout=timeout)
         print(f"[reproduce] {p.name}: {rec['status']} in {rec['wall_s']:.0f} s", flush=True)
         records.append(rec)
-    out = Path(out_dir) if Path(out_dir).is_absolute() else PROJECT_ROOT / out_dir
-    # a partial re-run (--notebooks) updates its notebooks' rows and keeps the others' (same preset only)
-    index_path = out / "index.json"
-    previous = read_json(index_path) if index_path.exists() else {}
-    merged = {r["notebook"]: r for r in previous.get("notebooks", [])} if previous.get("preset") == preset else {}
-    merged.update({r["notebook"]: r for r in records})
-    records = [merged[k] for k in sorted(merged)]
-    atomic_write_json(index_path, {"preset": preset, "notebooks": records})
-    rows = "".join(f"<tr><td><a href='{Path(r['notebook']).stem}.html'>{r['notebook']}</a></td>"
-                   f"<td>{r['status']}</td><td>{r['wall_s']:.0f} s</td></tr>" for r in records)
-    atomic_write_text(out / "index.html", f"<html><body><h1>agentscaling report, preset {preset}</h1>"
-                      f"<table border=1 cellpadding=4><tr><th>notebook</th><th>status</th><th>wall</th></tr>"
-                      f"{rows}</table></body></html>\n")
+    write_index(Path(out_dir) if Path(out_dir).is_absolute() else PROJECT_ROOT / out_dir, preset, records)
     return records
-
-
-def json_dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=str)

@@ -1,6 +1,7 @@
 """Resumable sweeps: train every size of a study once, skipping finished runs and resuming partial
-ones from their checkpoint. Any executor with `submit(fn, *args) -> future` works (in-process by
-default, a local process pool, or a Dask `distributed.Client` for many machines)."""
+ones from their checkpoint. The studies' data is prepared first (in this process); the runs then go
+to any executor with `submit(fn, *args) -> future` (in-process by default, a local process pool, or a
+Dask `distributed.Client` for many machines)."""
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -8,83 +9,44 @@ import os
 import traceback
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
-from .store import Run, RunStore
-from .studies import SizeSpec, Study
+import torch
+from tqdm.auto import tqdm
 
-
-class Executor(Protocol):
-    def submit(self, fn, *args, **kwargs) -> cf.Future: ...
-
-
-def auto_device(device: str = "auto") -> str:
-    """"auto" -> "cuda" when a GPU is visible, else "cpu"."""
-    if device != "auto":
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+from ..executors import Executor, InProcessExecutor, resolve_device
+from ..io import atomic_torch_save
+from ..model.gpt import GPT, GPTConfig
+from ..prepare import prepare_studies
+from ..store import Run, RunStore
+from ..studies import PreparedData, SizeSpec, Study
+from ..tasks import build_task
+from ..train import TrainConfig, train
 
 
-class InProcessExecutor:
-    """Runs each job immediately in this process (the default: one run at a time)."""
-
-    def submit(self, fn, *args, **kwargs) -> cf.Future:
-        fut: cf.Future = cf.Future()
-        try:
-            fut.set_result(fn(*args, **kwargs))
-        except BaseException as e:  # noqa: BLE001 - handed to the caller through the future
-            fut.set_exception(e)
-        return fut
+def open_size_run(study: Study, size: SizeSpec, store: RunStore, prepared: PreparedData, create: bool = True) -> Run:
+    """The run of one size in `store`: its id hashes the study's config and the prepared data's hashes."""
+    return store.open_run(study.name, study.run_config(size, prepared.hashes), label=size.label, create=create)
 
 
-def resolve_workers(workers: int | None, preset: str, device: str = "cpu") -> int:
-    """`workers` when given; else what a notebook uses when it is not told: 1 at smoke (start-up would
-    dominate) and on a GPU, else one 1-thread process per core, at most 2 (two 1-thread workers beat one
-    2-thread process on 2 cores, docs/machine notes)."""
-    import os
-
-    if workers is not None:
-        return int(workers)
-    if preset == "smoke" or auto_device(device) != "cpu":
-        return 1
-    return max(1, min(2, os.cpu_count() or 1))
+def existing_runs(study: Study, store: str | os.PathLike, prepared: PreparedData) -> list[tuple[SizeSpec, Run]]:
+    """The runs of the study's sizes on this prepared data that exist in `store` (nothing is created):
+    exactly the runs a fit of the study should see, never those of an older config or older data."""
+    runs = RunStore(store)
+    found = [(z, open_size_run(study, z, runs, prepared, create=False)) for z in study.sizes]
+    return [(z, run) for z, run in found if run.config_path.exists()]
 
 
-def _init_worker(threads: int) -> None:
-    import torch
-
-    torch.set_num_threads(threads)
-
-
-def process_executor(workers: int, threads_per_worker: int = 1) -> cf.ProcessPoolExecutor:
-    """A local pool; on 2 cores two 1-thread workers beat one 2-thread process (docs/machine notes)."""
-    import multiprocessing as mp
-
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                  initializer=_init_worker, initargs=(threads_per_worker,))
-
-
-def open_size_run(study: Study, size: SizeSpec, store: RunStore) -> Run:
-    return store.open_run(study.name, study.run_config(size), label=size.label)
-
-
-def train_size(study: Study, size: SizeSpec, store_root: str, progress: bool = False, device: str = "cpu") -> dict[str, Any]:
-    """Train (or resume, or skip) one size of a study. Returns the run's final status dict."""
-    import torch
-
-    from .model.gpt import GPT, GPTConfig
-    from .tasks import build_task
-    from .train import TrainConfig, train
-
+def train_size(study: Study, size: SizeSpec, prepared: PreparedData, store_root: str, progress: bool = False,
+               device: str = "cpu") -> dict[str, Any]:
+    """Train (or resume, or skip) one size of a study on its prepared data. Returns the run's final status."""
     store = RunStore(store_root)
-    run = open_size_run(study, size, store)
+    run = open_size_run(study, size, store, prepared)
     if run.status in ("done", "diverged"):
         return {"run_id": run.id, "status": run.status, "skipped": True}
     run.remove_orphaned_temp_files()
     try:
-        task = build_task(study, device=device)
+        task = build_task(study, prepared, device=device)
         if task.vocab_size != study.vocab_size:
             raise ValueError(f"study {study.name} declares vocab {study.vocab_size} but its data has {task.vocab_size}")
         counts = study.counts(size)
@@ -94,12 +56,12 @@ def train_size(study: Study, size: SizeSpec, store_root: str, progress: bool = F
                           n_log=study.n_log, precision=study.precision, device=device, progress=progress,
                           checkpoint_every_s=float(os.environ.get("AGENTSCALING_CHECKPOINT_S", 60)))
         if not run.config_path.exists():
-            run.write_config(study.run_config(size), extra={
+            run.write_config(study.run_config(size, prepared.hashes), extra={
                 "size_label": size.label, "preset": study.preset, "description": study.description,
                 "counts": {**counts, "tokens_per_update": study.tokens_per_update,
                            "D_planned": steps * task.inputs_per_batch,
                            "epochs_planned": steps * task.inputs_per_batch / task.epoch_inputs},
-                "task": task.info, "train_config": asdict(cfg),
+                "data": prepared.describe(), "task": task.info, "train_config": asdict(cfg),
             })
         torch.manual_seed(study.seed)
         model = (task.build_model or GPT)(GPTConfig(vocab_size=task.vocab_size, context=task.context,
@@ -110,8 +72,6 @@ def train_size(study: Study, size: SizeSpec, store_root: str, progress: bool = F
                        n_params=int(counts["N"]), flops_per_input_attn=counts["flops_per_input_attn"],
                        epoch_inputs=task.epoch_inputs)
         if result.status == "done":
-            from .io import atomic_torch_save
-
             atomic_torch_save(run.path / "model.pt", model.state_dict())
             last = result.curve.iloc[-1]
             run.update_config(result={"steps": result.steps_done, "D": int(last["D"]), "C": float(last["C"]),
@@ -131,38 +91,41 @@ def train_size(study: Study, size: SizeSpec, store_root: str, progress: bool = F
 
 
 def sweep(study: Study, store: str | os.PathLike, executor: Executor | None = None, progress: bool = False,
-          device: str = "cpu") -> list[dict[str, Any]]:
-    """Train every size of `study` into `store`; returns one status dict per size (largest last)."""
-    return sweep_studies([study], store, executor=executor, progress=progress, device=device)
+          device: str = "cpu", prepared: dict[str, PreparedData] | None = None) -> list[dict[str, Any]]:
+    """Train every size of `study` into `store`; returns one status dict per size."""
+    return sweep_studies([study], store, executor=executor, progress=progress, device=device, prepared=prepared)
 
 
 def sweep_studies(studies: list[Study], store: str | os.PathLike, executor: Executor | None = None,
-                  progress: bool = False, device: str = "cpu",
-                  cost: Callable[[Study, SizeSpec], float] | None = None) -> list[dict[str, Any]]:
+                  progress: bool = False, device: str = "cpu", cost: Callable[[Study, SizeSpec], float] | None = None,
+                  prepared: dict[str, PreparedData] | None = None, data_workers: int = 1) -> list[dict[str, Any]]:
     """Train every size of every study into `store` as one batch of jobs; one status dict per run, in
     study order and size order, each with "study" and "size".
 
-    All runs go to the executor at once, so a pool never idles while one study waits for its last, largest
-    run. With `cost` (estimated seconds of a run) they are submitted longest first, the classic LPT rule:
-    the makespan on k workers is then within 4/3 of the best possible, and the long runs do not end up
+    The studies' data is prepared first unless `prepared` (study name -> PreparedData) is given;
+    `data_workers` processes generate arena data and train tokenizers. All runs then go to the
+    executor at once, so a pool never idles while one study waits for its last, largest run. With
+    `cost` (estimated seconds of a run) they are submitted longest first, the classic LPT rule: the
+    makespan on k workers is then within 4/3 of the best possible, and the long runs do not end up
     alone at the end."""
     executor = executor or InProcessExecutor()
-    device = auto_device(device)
+    device = resolve_device(device)
     store_root = str(Path(store))
+    if prepared is None:
+        prepared = prepare_studies(studies, workers=data_workers, progress=progress)
     jobs = [(st, z) for st in studies for z in st.sizes]
     order = list(range(len(jobs)))
     if cost is not None and not isinstance(executor, InProcessExecutor):
         order.sort(key=lambda i: -cost(*jobs[i]))
     outer = None
     if progress:
-        from tqdm.auto import tqdm
-
         names = ", ".join(st.name for st in studies)
         outer = tqdm(total=len(jobs), desc=names if len(names) < 60 else f"{len(studies)} studies", unit="run")
     # Dask caches "pure" calls by their arguments: a repeated sweep would get the first call's result back
     # without looking at the store, so its tasks are submitted as impure
     extra = {"pure": False} if type(executor).__module__.split(".")[0] == "distributed" else {}
-    pending = {executor.submit(train_size, *jobs[i], store_root, progress, device, **extra): i for i in order}
+    pending = {executor.submit(train_size, st, z, prepared[st.name], store_root, progress, device, **extra): i
+               for i in order for st, z in [jobs[i]]}
     results: list[dict[str, Any]] = [{} for _ in jobs]
     # report runs as they finish; futures of other executors (e.g. Dask's) are waited for in order
     finished = cf.as_completed(pending) if all(isinstance(f, cf.Future) for f in pending) else list(pending)

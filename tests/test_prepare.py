@@ -1,0 +1,67 @@
+"""Data preparation: a study's spec becomes artifacts before any training, and a run's id names the
+data and tokenizer it trains on, so regenerated data never reuses runs trained on the old data."""
+from dataclasses import replace
+
+import pytest
+
+from agentscaling import prepare, presets
+from agentscaling.errors import DataIntegrityError
+from agentscaling.store import RunStore
+from agentscaling.studies import PreparedData, get_study
+from agentscaling.sweep import open_size_run
+from agentscaling.tasks import build_task
+
+
+def _reseeded(study, seed):
+    arena = replace(study.data.arena, seed=seed)
+    return replace(study, data=replace(study.data, arena=arena))
+
+
+def test_regenerated_data_gives_a_new_run_id(tmp_path):
+    study = get_study("bc-cnn", "smoke")
+    size = study.sizes[0]
+    store = RunStore(tmp_path / "store")
+    first = prepare.prepare(study)
+    again = prepare.prepare(study)
+    other = prepare.prepare(_reseeded(study, 1))
+    assert first.hashes == again.hashes and set(first.hashes) == {"dataset"}
+    assert other.hashes["dataset"] != first.hashes["dataset"]
+    run_id = open_size_run(study, size, store, first, create=False).id
+    assert open_size_run(study, size, store, again, create=False).id == run_id
+    assert open_size_run(_reseeded(study, 1), size, store, other, create=False).id != run_id
+    # locate finds what prepare made, and makes nothing
+    assert prepare.locate(study).hashes == first.hashes
+    assert not store.root.exists()
+
+
+def test_a_retrained_tokenizer_gives_a_new_run_id():
+    study = get_study("wm-tpf-16-s0", "smoke")
+    size = study.sizes[0]
+    a = study.run_config(size, {"dataset": "d" * 64, "tokenizer": "t" * 64})
+    b = study.run_config(size, {"dataset": "d" * 64, "tokenizer": "u" * 64})
+    store = RunStore("/nonexistent")
+    assert store.open_run(study.name, a, size.label, create=False).id != store.open_run(
+        study.name, b, size.label, create=False).id
+
+
+def test_a_task_refuses_data_that_changed_since_it_was_prepared():
+    study = get_study("bc-cnn", "smoke")
+    good = prepare.prepare(study)
+    stale = PreparedData(spec=good.spec, hashes={"dataset": "0" * 64}, dataset=good.dataset)
+    with pytest.raises(DataIntegrityError, match="changed since it was prepared"):
+        build_task(study, stale)
+    assert build_task(study, good).inputs_per_batch == study.batch_size * study.context
+
+
+def test_presets_are_data_that_every_study_reads():
+    assert set(presets.NAMES) == {"smoke", "cpu", "gpu", "paper"}
+    paper, gpu = presets.get("paper"), presets.get("gpu")
+    assert paper.tokenizer == gpu.tokenizer and paper.ladders.wm64 == gpu.ladders.wm64
+    assert paper.ladders.books_char.sizes == presets.BOOKS_CHAR_SIZES != gpu.ladders.books_char.sizes
+    for name in presets.NAMES:
+        p = presets.get(name)
+        st = get_study("wm-token-64", p)
+        assert st.precision == p.precision and st.data.tokenizer == p.tokenizer and st.data.arena == p.data.arena
+        assert get_study("wm-token-64", name) == st
+    with pytest.raises(Exception, match="unknown preset"):
+        presets.get("huge")
