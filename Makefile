@@ -4,8 +4,9 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PRESET ?= cpu
 OUT    ?= reports/$(PRESET)
+SOURCES = lib tests benchmarks notebooks
 
-.PHONY: setup test reproduce clean-reports bench
+.PHONY: setup test lint reproduce clean-reports bench
 
 # Idempotent: the stamp file is rebuilt only when pyproject.toml changes.
 setup: $(VENV)/.installed
@@ -19,8 +20,14 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-test: setup
+# Lint, format and the layering contracts (pyproject.toml), then every test (notebooks included).
+test: setup lint
 	$(PY) -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check $(SOURCES)
+	$(VENV)/bin/ruff format --check $(SOURCES)
+	$(VENV)/bin/lint-imports --no-logo
 
 reproduce: setup
 	$(PY) -m agentscaling reproduce --preset $(PRESET) --out $(OUT)

@@ -13,6 +13,7 @@ The machine is shared: wall-clock rates move with its load. `frames_per_cpu_s` (
 second of CPU time used, children included) does not, and is what one free core delivers; two
 workers on two free cores give about twice that, as long as the disk keeps up (`MiB_per_s`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
-from agentscaling.data.arena import generate as GEN  # noqa: E402
+from agentscaling.data.arena import generate as arena_generation  # noqa: E402
 
 
 def _cpu_s() -> float:
@@ -37,30 +38,46 @@ def _cpu_s() -> float:
 
 
 def _memory(size: int | None, matches: int, steps: int, seed: int = 0) -> dict:
-    GEN.simulate(seed, list(range(matches)), size, 3, lambda t, f, a: None)     # warm caches
+    arena_generation.simulate(seed, list(range(matches)), size, 3, lambda t, f, a: None)  # warm caches
     t0, c0 = time.perf_counter(), _cpu_s()
-    GEN.simulate(seed, list(range(matches)), size, steps, lambda t, f, a: None)
+    arena_generation.simulate(seed, list(range(matches)), size, steps, lambda t, f, a: None)
     dt, cpu = time.perf_counter() - t0, _cpu_s() - c0
     n = matches * 8 * steps
-    return {"bench": "memory" if size else "actions", "size": size or 0, "workers": 1, "frames": n,
-            "seconds": round(dt, 3), "frames_per_s": round(n / dt), "cpu_s": round(cpu, 3),
-            "frames_per_cpu_s": round(n / cpu)}
+    return {
+        "bench": "memory" if size else "actions",
+        "size": size or 0,
+        "workers": 1,
+        "frames": n,
+        "seconds": round(dt, 3),
+        "frames_per_s": round(n / dt),
+        "cpu_s": round(cpu, 3),
+        "frames_per_cpu_s": round(n / cpu),
+    }
 
 
 def _disk(size: int, workers: int, shards: int, matches: int, steps: int, tmp: Path) -> dict:
     out = tmp / f"bench-{size}-{workers}"
     shutil.rmtree(out, ignore_errors=True)
     n_frames = shards * matches * 8 * steps
-    GEN.get_renderer(size)
+    arena_generation.get_renderer(size)
     t0, c0 = time.perf_counter(), _cpu_s()
-    ds = GEN.generate_arena_dataset(out, n_frames, size=size, workers=workers, episode_steps=steps,
-                                    matches_per_shard=matches)
+    ds = arena_generation.generate_arena_dataset(
+        out, n_frames, size=size, workers=workers, episode_steps=steps, matches_per_shard=matches
+    )
     dt, cpu = time.perf_counter() - t0, _cpu_s() - c0
-    mib = ds.bytes_on_disk() / 2 ** 20
+    mib = ds.bytes_on_disk() / 2**20
     shutil.rmtree(out, ignore_errors=True)
-    return {"bench": "disk", "size": size, "workers": workers, "frames": ds.n_frames, "seconds": round(dt, 3),
-            "frames_per_s": round(ds.n_frames / dt), "cpu_s": round(cpu, 3),
-            "frames_per_cpu_s": round(ds.n_frames / cpu), "MiB_per_s": round(mib / dt, 1)}
+    return {
+        "bench": "disk",
+        "size": size,
+        "workers": workers,
+        "frames": ds.n_frames,
+        "seconds": round(dt, 3),
+        "frames_per_s": round(ds.n_frames / dt),
+        "cpu_s": round(cpu, 3),
+        "frames_per_cpu_s": round(ds.n_frames / cpu),
+        "MiB_per_s": round(mib / dt, 1),
+    }
 
 
 def main(argv=None) -> int:
@@ -70,7 +87,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tmp", type=Path, default=None, help="scratch directory for the disk rows")
     args = ap.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    matches = GEN.DEFAULT_MATCHES_PER_SHARD
+    matches = arena_generation.DEFAULT_MATCHES_PER_SHARD
     steps = 100 if args.quick else 300
     sizes = [64] if args.quick else [32, 64, 128]
     tmp = Path(args.tmp or tempfile.mkdtemp(prefix="arena-bench-"))
@@ -91,11 +108,15 @@ def main(argv=None) -> int:
         if args.tmp is None:
             shutil.rmtree(tmp, ignore_errors=True)
     if not args.json:
-        print(f"{'bench':8s} {'size':>5s} {'workers':>7s} {'frames':>9s} {'seconds':>8s} {'frames/s':>10s} "
-              f"{'frames/cpu-s':>13s} {'MiB/s':>7s}")
+        print(
+            f"{'bench':8s} {'size':>5s} {'workers':>7s} {'frames':>9s} {'seconds':>8s} {'frames/s':>10s} "
+            f"{'frames/cpu-s':>13s} {'MiB/s':>7s}"
+        )
         for r in rows:
-            print(f"{r['bench']:8s} {r['size']:5d} {r['workers']:7d} {r['frames']:9d} {r['seconds']:8.2f} "
-                  f"{r['frames_per_s']:10,d} {r['frames_per_cpu_s']:13,d} {r.get('MiB_per_s', float('nan')):7.1f}")
+            print(
+                f"{r['bench']:8s} {r['size']:5d} {r['workers']:7d} {r['frames']:9d} {r['seconds']:8.2f} "
+                f"{r['frames_per_s']:10,d} {r['frames_per_cpu_s']:13,d} {r.get('MiB_per_s', float('nan')):7.1f}"
+            )
         print(f"(cpu count {os.cpu_count()}, load average {os.getloadavg()[0]:.1f})")
     return 0
 

@@ -7,6 +7,7 @@ replicates) on Epoch AI's 240 Chinchilla points, plus the other methods on a syn
 
 Target: robust parametric fit + 1000 bootstrap replicates <= 10 s on 2 cores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,16 @@ def main() -> None:
     ap.add_argument("--replicates", type=int, default=1000)
     args = ap.parse_args()
 
-    from agentscaling.fit import (ParametricLaw, chinchilla_points, fit_compute_law, fit_frontier, fit_isoflop,
-                                  fit_parametric, fit_parametric_lsq, sweep_curves)
+    from agentscaling.fit import (
+        ParametricLaw,
+        chinchilla_points,
+        fit_compute_law,
+        fit_frontier,
+        fit_isoflop,
+        fit_parametric,
+        fit_parametric_lsq,
+        sweep_curves,
+    )
 
     warnings.simplefilter("ignore")
     chin = chinchilla_points()
@@ -55,8 +64,7 @@ def main() -> None:
             print(json.dumps(row), flush=True)
 
     s, f = _time(lambda: fit_parametric(chin, drop_highest_loss=5, bootstrap=0), repeat=2)
-    record("parametric robust, point estimate (4500-start grid, 8 L-BFGS-B starts), 240 pts", s, f,
-           a=round(f.a, 4))
+    record("parametric robust, point estimate (4500-start grid, 8 L-BFGS-B starts), 240 pts", s, f, a=round(f.a, 4))
     s, f = _time(lambda: fit_parametric(chin, drop_highest_loss=5, bootstrap=K, n_jobs=1))
     record(f"parametric robust + {K} bootstrap, 1 process", s, f, a_ci=[round(x, 4) for x in f.ci("a")])
     s, f = _time(lambda: fit_parametric(chin, drop_highest_loss=5, bootstrap=K, n_jobs=2))
@@ -78,14 +86,18 @@ def main() -> None:
         record(f"isoflop akima + {K // 5} bootstrap, 10 runs", s, f)
 
     if not args.json:
-        print(f"# fit_speed on {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-              f"load average {os.getloadavg()[0]:.1f}")
+        print(
+            f"# fit_speed on {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
         w = max(len(r["benchmark"]) for r in rows)
         print(f"{'benchmark':<{w}}  {'seconds':>8}  {'converged':>9}  notes")
         for r in rows:
             notes = {k: v for k, v in r.items() if k not in ("benchmark", "seconds", "converged")}
-            print(f"{r['benchmark']:<{w}}  {r['seconds']:>8.2f}  {str(r.get('converged', '')):>9}  "
-                  f"{', '.join(f'{k}={v}' for k, v in notes.items())}")
+            print(
+                f"{r['benchmark']:<{w}}  {r['seconds']:>8.2f}  {str(r.get('converged', '')):>9}  "
+                f"{', '.join(f'{k}={v}' for k, v in notes.items())}"
+            )
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ The two variants run alternately (--rounds rounds of --reps calls each), so mach
 alike; the table shows medians and the median of the per-round ratios. Before timing, the losses and
 both gradients are checked equal to rounding.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from agentscaling.costmodel import cpu_name, loadavg  # noqa: E402
 from agentscaling.model.gpt import chunked_linear_cross_entropy, fused_ce_chunk  # noqa: E402
+from agentscaling.sweep.calibrate import cpu_name, loadavg  # noqa: E402
 from agentscaling.train.trainer import tune_cpu_allocator  # noqa: E402
 
 
@@ -52,7 +53,12 @@ def main() -> None:
     args = ap.parse_args()
     tune_cpu_allocator()
     widths, threads = ((8, 32), (1,)) if args.quick else ((8, 16, 32), (1, 2))
-    env = {"cpu": cpu_name(), "torch": torch.__version__, "loadavg_start": round(loadavg(), 2), "chunk": fused_ce_chunk(args.vocab)}
+    env = {
+        "cpu": cpu_name(),
+        "torch": torch.__version__,
+        "loadavg_start": round(loadavg(), 2),
+        "chunk": fused_ce_chunk(args.vocab),
+    }
     if args.json:
         print(json.dumps({"env": env}))
     else:
@@ -79,15 +85,24 @@ def main() -> None:
                     r[name] = statistics.median(step(fn, h, w, y) for _ in range(args.reps))
                     times[name].append(r[name])
                 ratios.append(r["plain"] / r["chunked"])
-            row = {"threads": t, "d": d, "positions": args.positions, "vocab": args.vocab,
-                   "plain_ms": round(1e3 * statistics.median(times["plain"]), 1),
-                   "chunked_ms": round(1e3 * statistics.median(times["chunked"]), 1),
-                   "speedup": round(statistics.median(ratios), 2), "max_rel_grad_diff": diff}
+            row = {
+                "threads": t,
+                "d": d,
+                "positions": args.positions,
+                "vocab": args.vocab,
+                "plain_ms": round(1e3 * statistics.median(times["plain"]), 1),
+                "chunked_ms": round(1e3 * statistics.median(times["chunked"]), 1),
+                "speedup": round(statistics.median(ratios), 2),
+                "max_rel_grad_diff": diff,
+            }
             if args.json:
                 print(json.dumps(row), flush=True)
             else:
-                print(f"{t:>7d} {d:>4d} {row['plain_ms']:>9.1f} {row['chunked_ms']:>11.1f} {row['speedup']:>8.2f}x  "
-                      f"{diff:.1e}", flush=True)
+                print(
+                    f"{t:>7d} {d:>4d} {row['plain_ms']:>9.1f} {row['chunked_ms']:>11.1f} {row['speedup']:>8.2f}x  "
+                    f"{diff:.1e}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

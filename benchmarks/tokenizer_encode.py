@@ -13,6 +13,7 @@ same process: a plain VQ-VAE encoder (three stride-2 convs 3→32→64→64, vec
 own forward, 512 codes), the kind that encoded 762 frames/s on this machine (docs/machine.md §4.5);
 `x_baseline` is the ratio, which is steadier than the absolute numbers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from agentscaling.tokenize.train_vq import get_preset, model_config  # noqa: E402
+from agentscaling import presets  # noqa: E402
+from agentscaling.tokenize.train_vq import model_config  # noqa: E402
 from agentscaling.tokenize.vqvae import VQVAE, FrameTokenizer, load_tokenizer  # noqa: E402
 
 
@@ -41,15 +43,19 @@ class PlainVQEncoder(torch.nn.Module):
         from vector_quantize_pytorch import VectorQuantize
 
         self.enc = torch.nn.Sequential(
-            torch.nn.Conv2d(3, 32, 4, 2, 1), torch.nn.ReLU(), torch.nn.Conv2d(32, 64, 4, 2, 1), torch.nn.ReLU(),
-            torch.nn.Conv2d(64, 64, 4, 2, 1))
+            torch.nn.Conv2d(3, 32, 4, 2, 1),
+            torch.nn.ReLU(),
+            torch.nn.Conv2d(32, 64, 4, 2, 1),
+            torch.nn.ReLU(),
+            torch.nn.Conv2d(64, 64, 4, 2, 1),
+        )
         self.vq = VectorQuantize(dim=64, codebook_size=512, decay=0.8, accept_image_fmap=True)
 
     @torch.no_grad()
     def encode(self, frames: np.ndarray, batch_size: int) -> np.ndarray:
         out = []
         for i in range(0, len(frames), batch_size):
-            x = torch.from_numpy(frames[i:i + batch_size]).permute(0, 3, 1, 2).float() / 127.5 - 1
+            x = torch.from_numpy(frames[i : i + batch_size]).permute(0, 3, 1, 2).float() / 127.5 - 1
             _, idx, _ = self.vq(self.enc(x))
             out.append(idx.reshape(len(x), -1).numpy().astype(np.uint16))
         return np.concatenate(out)
@@ -97,7 +103,7 @@ def main(argv=None) -> int:
     if args.tokenizer:
         toks = [("trained", load_tokenizer(args.tokenizer))]
     else:
-        preset = get_preset(args.preset)
+        preset = presets.get(args.preset).tokenizer
         if args.codebook_size:
             preset = dataclasses.replace(preset, codebook_size=args.codebook_size)
         toks = []
@@ -108,36 +114,58 @@ def main(argv=None) -> int:
     base_fps = None
     if not args.no_baseline:
         base = PlainVQEncoder().eval()
-        base.encode(frames[:args.batch], args.batch)
+        base.encode(frames[: args.batch], args.batch)
         base_fps = _median_fps(lambda: base.encode(frames, args.batch), n, repeats)
 
     rows = []
     for label, tok in toks:
-        tok.encode(frames[:args.batch], args.batch)  # warm-up
+        tok.encode(frames[: args.batch], args.batch)  # warm-up
         enc = _median_fps(lambda: tok.encode(frames, args.batch), n, repeats)
         codes = tok.encode(frames[:1024], args.batch)
         tok.decode(codes[:256])
         dec = _median_fps(lambda: tok.decode(codes, 256), len(codes), max(1, repeats - 1))
-        rows.append({"bench": "tokenizer_encode", "model": label, "tokens_per_frame": tok.tokens_per_frame,
-                     "codebook_size": tok.codebook_size, "encoder_params": sum(p.numel() for p in tok.model.encoder.parameters()),
-                     "params": tok.model.n_params(), "batch": args.batch, "threads": args.threads, "frames": n,
-                     "repeats": repeats, "encode_fps": round(enc), "decode_fps": round(dec),
-                     "baseline_encode_fps": round(base_fps) if base_fps else None,
-                     "x_baseline": round(enc / base_fps, 2) if base_fps else None,
-                     "data": "dataset" if args.data else "random", "cpus": os.cpu_count()})
+        rows.append(
+            {
+                "bench": "tokenizer_encode",
+                "model": label,
+                "tokens_per_frame": tok.tokens_per_frame,
+                "codebook_size": tok.codebook_size,
+                "encoder_params": sum(p.numel() for p in tok.model.encoder.parameters()),
+                "params": tok.model.n_params(),
+                "batch": args.batch,
+                "threads": args.threads,
+                "frames": n,
+                "repeats": repeats,
+                "encode_fps": round(enc),
+                "decode_fps": round(dec),
+                "baseline_encode_fps": round(base_fps) if base_fps else None,
+                "x_baseline": round(enc / base_fps, 2) if base_fps else None,
+                "data": "dataset" if args.data else "random",
+                "cpus": os.cpu_count(),
+            }
+        )
     if args.json:
         for r in rows:
             print(json.dumps(r))
         return 0
-    print(f"frame tokenizer encode throughput: {n} frames, batch {args.batch}, {args.threads} threads, "
-          f"median of {repeats}")
+    print(
+        f"frame tokenizer encode throughput: {n} frames, batch {args.batch}, {args.threads} threads, "
+        f"median of {repeats}"
+    )
     if base_fps:
-        print(f"baseline (plain conv encoder + vector-quantize-pytorch forward, 64 tok/frame): {base_fps:,.0f} frames/s")
-    print(f"{'model':<8} {'tok/frame':>9} {'codebook':>8} {'enc params':>10} {'encode f/s':>11} {'x base':>7} {'decode f/s':>11}")
+        print(
+            f"baseline (plain conv encoder + vector-quantize-pytorch forward, 64 tok/frame): {base_fps:,.0f} frames/s"
+        )
+    print(
+        f"{'model':<8} {'tok/frame':>9} {'codebook':>8} {'enc params':>10} {'encode f/s':>11} {'x base':>7} "
+        f"{'decode f/s':>11}"
+    )
     for r in rows:
         xb = f"{r['x_baseline']:.2f}" if r["x_baseline"] else "-"
-        print(f"{r['model']:<8} {r['tokens_per_frame']:>9} {r['codebook_size']:>8} {r['encoder_params']:>10,} "
-              f"{r['encode_fps']:>11,} {xb:>7} {r['decode_fps']:>11,}")
+        print(
+            f"{r['model']:<8} {r['tokens_per_frame']:>9} {r['codebook_size']:>8} {r['encoder_params']:>10,} "
+            f"{r['encode_fps']:>11,} {xb:>7} {r['decode_fps']:>11,}"
+        )
     return 0
 
 

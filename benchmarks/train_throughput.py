@@ -29,6 +29,7 @@ GPT2LMHeadModel and both train through the same `train()` loop and optimizer: wi
 the exact "gelu" the two must agree to rounding (a sharp check); with the default "gelu_new" they differ
 by the activation only. The scale of "noise" is ours vs ours from another init seed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,17 +50,17 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from agentscaling.costmodel import cpu_name, loadavg  # noqa: E402
 from agentscaling.counting import count_params_shape, flops_per_input_attn  # noqa: E402
 from agentscaling.model.gpt import GPT, GPTConfig, masked_next_token_loss  # noqa: E402
 from agentscaling.model.ladder import ModelShape  # noqa: E402
+from agentscaling.sweep.calibrate import cpu_name, loadavg  # noqa: E402
 from agentscaling.train import TrainConfig, train  # noqa: E402
 
 
 @dataclass(frozen=True)
 class Bench:
-    group: str          # "ctx16" (the Tiny Shakespeare cpu preset) | "ctx256" (machine.md's GPT)
-    size: str           # nominal size
+    group: str  # "ctx16" (the Tiny Shakespeare cpu preset) | "ctx256" (machine.md's GPT)
+    size: str  # nominal size
     shape: ModelShape
     vocab: int
     context: int
@@ -98,25 +99,42 @@ def make_batches(tokens: np.ndarray, b: Bench, n: int, seed: int = 0) -> list[di
     for _ in range(n):
         starts = rng.integers(0, len(tokens) - b.context - 1, size=b.batch)
         win = np.asarray(tokens[starts[:, None] + np.arange(b.context + 1)[None, :]], dtype=np.int64) % b.vocab
-        out.append({"x": torch.from_numpy(np.ascontiguousarray(win[:, :-1])),
-                    "y": torch.from_numpy(np.ascontiguousarray(win[:, 1:]))})
+        out.append(
+            {
+                "x": torch.from_numpy(np.ascontiguousarray(win[:, :-1])),
+                "y": torch.from_numpy(np.ascontiguousarray(win[:, 1:])),
+            }
+        )
     return out
 
 
 # ------------------------------------------------------------------------------------------ models
 def ours_model(b: Bench, seed: int = 0) -> GPT:
     torch.manual_seed(seed)
-    return GPT(GPTConfig(vocab_size=b.vocab, context=b.context, n_layer=b.shape.n_layer,
-                         n_head=b.shape.n_head, n_embd=b.shape.n_embd))
+    return GPT(
+        GPTConfig(
+            vocab_size=b.vocab, context=b.context, n_layer=b.shape.n_layer, n_head=b.shape.n_head, n_embd=b.shape.n_embd
+        )
+    )
 
 
 def hf_model(b: Bench, attn: str = "sdpa", activation: str = "gelu_new", seed: int = 0):
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    cfg = GPT2Config(n_layer=b.shape.n_layer, n_head=b.shape.n_head, n_embd=b.shape.n_embd,
-                     n_positions=b.context, vocab_size=b.vocab, resid_pdrop=0.0, embd_pdrop=0.0,
-                     attn_pdrop=0.0, activation_function=activation, tie_word_embeddings=True,
-                     bos_token_id=None, eos_token_id=None)
+    cfg = GPT2Config(
+        n_layer=b.shape.n_layer,
+        n_head=b.shape.n_head,
+        n_embd=b.shape.n_embd,
+        n_positions=b.context,
+        vocab_size=b.vocab,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        activation_function=activation,
+        tie_word_embeddings=True,
+        bos_token_id=None,
+        eos_token_id=None,
+    )
     torch.manual_seed(seed)
     m = GPT2LMHeadModel._from_config(cfg, attn_implementation=attn)
     return m.train()
@@ -133,8 +151,12 @@ def copy_ours_into_hf(ours: GPT, hf) -> None:
             for dst, src in ((blk.ln_1, "ln1"), (blk.ln_2, "ln2")):
                 dst.weight.copy_(sd[p + src + ".weight"])
                 dst.bias.copy_(sd[p + src + ".bias"])
-            for dst, src in ((blk.attn.c_attn, "attn.qkv"), (blk.attn.c_proj, "attn.proj"),
-                             (blk.mlp.c_fc, "mlp.fc"), (blk.mlp.c_proj, "mlp.proj")):
+            for dst, src in (
+                (blk.attn.c_attn, "attn.qkv"),
+                (blk.attn.c_proj, "attn.proj"),
+                (blk.mlp.c_fc, "mlp.fc"),
+                (blk.mlp.c_proj, "mlp.proj"),
+            ):
                 dst.weight.copy_(sd[p + src + ".weight"].t())
                 dst.bias.copy_(sd[p + src + ".bias"])
         t.ln_f.weight.copy_(sd["ln_f.weight"])
@@ -160,8 +182,14 @@ class OursRunner:
         off, nb = self.done, len(self.batches)
         cfg = TrainConfig(lr=LR, steps=steps, betas=BETAS, weight_decay=WD, grad_clip=CLIP, n_log=2)
         t0, c0 = time.perf_counter(), time.process_time()
-        train(self.model, masked_next_token_loss, lambda s: self.batches[(off + s) % nb], cfg,
-              inputs_per_batch=self.b.batch * self.b.context, n_params=self.n)
+        train(
+            self.model,
+            masked_next_token_loss,
+            lambda s: self.batches[(off + s) % nb],
+            cfg,
+            inputs_per_batch=self.b.batch * self.b.context,
+            n_params=self.n,
+        )
         self.done += steps
         return time.perf_counter() - t0, time.process_time() - c0
 
@@ -275,8 +303,12 @@ def profile_split(runner, steps: int) -> dict:
     total = per_step(lambda k: True)
     gemm = per_step(lambda k: k in GEMM_OPS)
     attention = per_step(lambda k: "attention" in k)
-    return {"step_ms": round(total, 2), "gemm_ms": round(gemm, 2), "attention_ms": round(attention, 2),
-            "other_ms": round(total - gemm - attention, 2)}
+    return {
+        "step_ms": round(total, 2),
+        "gemm_ms": round(gemm, 2),
+        "attention_ms": round(attention, 2),
+        "other_ms": round(total - gemm - attention, 2),
+    }
 
 
 def matmul_probe(seconds: float, n: int = 1024) -> tuple[float, float]:
@@ -289,7 +321,7 @@ def matmul_probe(seconds: float, n: int = 1024) -> tuple[float, float]:
         k += 1
         dt = time.perf_counter() - t0
         if dt >= seconds and k >= 3:
-            return 2.0 * n ** 3 * k / dt, 2.0 * n ** 3 * k / max(time.process_time() - c0, 1e-9)
+            return 2.0 * n**3 * k / dt, 2.0 * n**3 * k / max(time.process_time() - c0, 1e-9)
 
 
 # ------------------------------------------------------------------------------------------ loss check
@@ -323,8 +355,11 @@ def loss_check(b: Bench, batches, steps: int) -> dict:
     lc = trajectory(hf_new, hf_loss)
     ld = trajectory(ours_model(b, seed=1), masked_next_token_loss)
     return {
-        "loss_steps": steps, "init_max_abs_dlogit_hf_gelu": d_logits,
-        "loss_first": float(la[0]), "loss_last_ours": float(la[-1]), "loss_last_hf_gelu": float(lb[-1]),
+        "loss_steps": steps,
+        "init_max_abs_dlogit_hf_gelu": d_logits,
+        "loss_first": float(la[0]),
+        "loss_last_ours": float(la[-1]),
+        "loss_last_hf_gelu": float(lb[-1]),
         "loss_last_hf_gelu_new": float(lc[-1]),
         "max_abs_dloss_hf_gelu": float(np.abs(la - lb).max()),
         "max_abs_dloss_hf_gelu_new": float(np.abs(la - lc).max()),
@@ -363,11 +398,14 @@ def measure(b: Bench, runners: dict, rounds: int, chunk_s: float, eager: bool, p
         med = {name: statistics.median(v) for name, v in t.items()}
         peak = statistics.median(probes[c])
         out = {
-            f"{prefix}tokens_per_s": med["ours"], f"{prefix}hf_tokens_per_s": med["hf"],
+            f"{prefix}tokens_per_s": med["ours"],
+            f"{prefix}hf_tokens_per_s": med["hf"],
             f"{prefix}ratio_vs_hf": statistics.median(o / h for o, h in zip(t["ours"], t["hf"])),
-            f"{prefix}flops_per_s_6n": 6.0 * n * med["ours"], f"{prefix}flops_per_s_attn": f_attn * med["ours"],
+            f"{prefix}flops_per_s_6n": 6.0 * n * med["ours"],
+            f"{prefix}flops_per_s_attn": f_attn * med["ours"],
             f"{prefix}hf_flops_per_s_6n": 6.0 * n * med["hf"],
-            f"{prefix}matmul_peak_flops": peak, f"{prefix}matmul_peak_flops_max": max(probes[c]),
+            f"{prefix}matmul_peak_flops": peak,
+            f"{prefix}matmul_peak_flops_max": max(probes[c]),
             f"{prefix}peak_fraction": 6.0 * n * med["ours"] / peak,
             f"{prefix}peak_fraction_attn": f_attn * med["ours"] / peak,
         }
@@ -378,11 +416,23 @@ def measure(b: Bench, runners: dict, rounds: int, chunk_s: float, eager: bool, p
 
     other = "cpu" if clock == "wall" else "wall"
     out = {
-        "bench": "train_throughput", "clock": clock, "group": b.group, "size": b.size, "shape": b.shape.label,
-        "params": n, "params_nonembedding": counts["N_nonembedding"], "vocab": b.vocab, "context": b.context,
-        "batch": b.batch, "tokens_per_step": tokens, "steps_per_chunk": k, "rounds": rounds,
-        **summary(clock, ""), **summary(other, f"{other}_"),
-        "loadavg_before": load0, "loadavg_after": load1,
+        "bench": "train_throughput",
+        "clock": clock,
+        "group": b.group,
+        "size": b.size,
+        "shape": b.shape.label,
+        "params": n,
+        "params_nonembedding": counts["N_nonembedding"],
+        "vocab": b.vocab,
+        "context": b.context,
+        "batch": b.batch,
+        "tokens_per_step": tokens,
+        "steps_per_chunk": k,
+        "rounds": rounds,
+        **summary(clock, ""),
+        **summary(other, f"{other}_"),
+        "loadavg_before": load0,
+        "loadavg_after": load1,
     }
     out["ms_per_step"] = 1e3 * tokens / out["tokens_per_s"]
     out["hf_ms_per_step"] = 1e3 * tokens / out["hf_tokens_per_s"]
@@ -399,41 +449,76 @@ def overhead(ours, hf, rounds: int, steps: int, clock: str) -> dict:
     for _ in range(rounds):
         o.append(1e3 * ours.run(steps)[c] / steps)
         h.append(1e3 * hf.run(steps)[c] / steps)
-    return {"bench": "train_overhead", "clock": clock, "size": b.size, "shape": b.shape.label, "batch": b.batch,
-            "context": b.context, "ms_per_step": statistics.median(o), "hf_ms_per_step": statistics.median(h),
-            "ratio_vs_hf": statistics.median(hh / oo for oo, hh in zip(o, h))}
+    return {
+        "bench": "train_overhead",
+        "clock": clock,
+        "size": b.size,
+        "shape": b.shape.label,
+        "batch": b.batch,
+        "context": b.context,
+        "ms_per_step": statistics.median(o),
+        "hf_ms_per_step": statistics.median(h),
+        "ratio_vs_hf": statistics.median(hh / oo for oo, hh in zip(o, h)),
+    }
 
 
 def environment(threads: int) -> dict:
     import transformers
 
-    return {"bench": "environment", "torch": torch.__version__, "transformers": transformers.__version__,
-            "python": platform.python_version(), "cpus": os.cpu_count(), "threads": threads,
-            "cpu": cpu_name(), "loadavg": loadavg()}
+    return {
+        "bench": "environment",
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "threads": threads,
+        "cpu": cpu_name(),
+        "loadavg": loadavg(),
+    }
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    ap.add_argument("--quick", action="store_true", help="2 short rounds, no eager-attention HF, loss check at "
-                                                         "the smallest sizes only: well under a minute")
+    ap = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__
+    )
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help="2 short rounds, no eager-attention HF, loss check at the smallest sizes only: well under a minute",
+    )
     ap.add_argument("--json", action="store_true", help="one JSON object per line")
     ap.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     ap.add_argument("--rounds", type=int, default=None, help="alternating rounds (default 5; quick 2)")
-    ap.add_argument("--chunk-s", type=float, default=None, help="seconds per variant per round (default 1.0; quick 0.3)")
+    ap.add_argument(
+        "--chunk-s", type=float, default=None, help="seconds per variant per round (default 1.0; quick 0.3)"
+    )
     ap.add_argument("--groups", default="ctx16,ctx256", help="config groups: ctx16, ctx256")
     ap.add_argument("--sizes", default=None, help="comma-separated nominal sizes (default all: 0.1M,1M,3M)")
-    ap.add_argument("--loss-steps", type=int, default=None, help="steps of the equal-loss check (default 20; quick 10; 0: skip)")
+    ap.add_argument(
+        "--loss-steps", type=int, default=None, help="steps of the equal-loss check (default 20; quick 10; 0: skip)"
+    )
     ap.add_argument("--no-eager", action="store_true", help="skip the eager-attention HF variant")
-    ap.add_argument("--no-isolate", action="store_true",
-                    help="run every variant in this process (then process-wide settings our trainer makes, e.g. "
-                         "its allocator tuning, also apply to HF); default: one worker process per variant")
-    ap.add_argument("--profile", type=int, default=0, metavar="STEPS",
-                    help="instead of timing: torch.profiler over STEPS steps of ours and of HF (sdpa) per config, "
-                         "each in a fresh process, and the step split into GEMMs, attention and everything else")
-    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                    help="time base of the main columns: wall seconds (default), or this process's CPU seconds "
-                         "(robust to other busy processes at --threads 1; both are always in the JSON)")
+    ap.add_argument(
+        "--no-isolate",
+        action="store_true",
+        help="run every variant in this process (then process-wide settings our trainer makes, e.g. "
+        "its allocator tuning, also apply to HF); default: one worker process per variant",
+    )
+    ap.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="STEPS",
+        help="instead of timing: torch.profiler over STEPS steps of ours and of HF (sdpa) per config, "
+        "each in a fresh process, and the step split into GEMMs, attention and everything else",
+    )
+    ap.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="time base of the main columns: wall seconds (default), or this process's CPU seconds "
+        "(robust to other busy processes at --threads 1; both are always in the JSON)",
+    )
     args = ap.parse_args(argv)
 
     if args.threads < 1:
@@ -474,12 +559,20 @@ def main(argv=None) -> int:
                     split = worker.setup(kind, b).call("profile", args.profile)
                 finally:
                     worker.stop()
-                row = {"bench": "train_profile", "group": b.group, "size": b.size, "variant": kind,
-                       "steps": args.profile, **split}
+                row = {
+                    "bench": "train_profile",
+                    "group": b.group,
+                    "size": b.size,
+                    "variant": kind,
+                    "steps": args.profile,
+                    **split,
+                }
                 emit(row)
                 if not args.json:
-                    print(f"{b.group:7s} {b.size:5s} {kind:5s} per step: {row['step_ms']:7.1f} ms = GEMMs "
-                          f"{row['gemm_ms']:6.1f} + attention {row['attention_ms']:6.1f} + other {row['other_ms']:6.1f}")
+                    print(
+                        f"{b.group:7s} {b.size:5s} {kind:5s} per step: {row['step_ms']:7.1f} ms = GEMMs "
+                        f"{row['gemm_ms']:6.1f} + attention {row['attention_ms']:6.1f} + other {row['other_ms']:6.1f}"
+                    )
         return 0
     kinds = ["ours", "hf"] + (["hf_eager"] if eager else [])
     workers = {}
@@ -504,8 +597,9 @@ def main(argv=None) -> int:
     t_start = time.perf_counter()
     try:
         for b in configs:
-            row = measure(b, runners_for(b, kinds), rounds, chunk_s, eager, probe_s=0.25 if args.quick else 0.5,
-                          clock=args.clock)
+            row = measure(
+                b, runners_for(b, kinds), rounds, chunk_s, eager, probe_s=0.25 if args.quick else 0.5, clock=args.clock
+            )
             row["isolated"] = bool(workers)
             smallest = b.size == "0.1M"
             if loss_steps and (smallest or not args.quick):
@@ -513,8 +607,11 @@ def main(argv=None) -> int:
             rows.append(row)
             emit(row)
             if not args.json:
-                print(f"  measured {b.group} {b.size} ({time.perf_counter() - t_start:.0f} s)", file=sys.stderr,
-                      flush=True)
+                print(
+                    f"  measured {b.group} {b.size} ({time.perf_counter() - t_start:.0f} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
         r = runners_for(OVERHEAD_CFG, ["ours", "hf"])
         ov = overhead(r["ours"], r["hf"], rounds=3, steps=20 if args.quick else 50, clock=args.clock)
         emit(ov)
@@ -528,36 +625,56 @@ def main(argv=None) -> int:
 
 def print_table(env: dict, rows: list[dict], ov: dict, eager: bool) -> None:
     clock = rows[0]["clock"] if rows else "wall"
-    print(f"torch {env['torch']}, transformers {env['transformers']}, {env['cpus']} CPUs ({env['cpu']}), "
-          f"{env['threads']} threads, fp32; load average at start {env['loadavg']:.2f}; "
-          + ("wall-clock seconds" if clock == "wall" else "per CPU-second of the variant's process (--clock cpu"
-                 + (", OpenMP passive wait)" if env.get("omp_wait_policy") else ")")))
-    hdr = (f"{'group':7s} {'size':5s} {'shape':13s} {'N':>9s} {'B×T':>8s} {'ours tok/s':>11s} {'HF tok/s':>10s} "
-           f"{'ratio':>6s}" + (f" {'ratio eager':>11s}" if eager else "")
-           + f" {'GFLOP/s 6N':>10s} {'w/ attn':>8s} {'peak':>6s} {'%peak 6N':>8s} {'w/ attn':>8s} {'load':>9s}")
+    print(
+        f"torch {env['torch']}, transformers {env['transformers']}, {env['cpus']} CPUs ({env['cpu']}), "
+        f"{env['threads']} threads, fp32; load average at start {env['loadavg']:.2f}; "
+        + (
+            "wall-clock seconds"
+            if clock == "wall"
+            else "per CPU-second of the variant's process (--clock cpu"
+            + (", OpenMP passive wait)" if env.get("omp_wait_policy") else ")")
+        )
+    )
+    hdr = (
+        f"{'group':7s} {'size':5s} {'shape':13s} {'N':>9s} {'B×T':>8s} {'ours tok/s':>11s} {'HF tok/s':>10s} "
+        f"{'ratio':>6s}"
+        + (f" {'ratio eager':>11s}" if eager else "")
+        + f" {'GFLOP/s 6N':>10s} {'w/ attn':>8s} {'peak':>6s} {'%peak 6N':>8s} {'w/ attn':>8s} {'load':>9s}"
+    )
     print(hdr)
     for r in rows:
-        line = (f"{r['group']:7s} {r['size']:5s} {r['shape']:13s} {r['params']:>9,d} "
-                f"{str(r['batch']) + '×' + str(r['context']):>8s} {r['tokens_per_s']:>11,.0f} {r['hf_tokens_per_s']:>10,.0f} "
-                f"{r['ratio_vs_hf']:>6.2f}")
+        line = (
+            f"{r['group']:7s} {r['size']:5s} {r['shape']:13s} {r['params']:>9,d} "
+            f"{str(r['batch']) + '×' + str(r['context']):>8s} {r['tokens_per_s']:>11,.0f} "
+            f"{r['hf_tokens_per_s']:>10,.0f} "
+            f"{r['ratio_vs_hf']:>6.2f}"
+        )
         if eager:
             line += f" {r['ratio_vs_hf_eager']:>11.2f}"
-        line += (f" {r['flops_per_s_6n'] / 1e9:>10.1f} {r['flops_per_s_attn'] / 1e9:>8.1f} "
-                 f"{r['matmul_peak_flops'] / 1e9:>6.0f} {100 * r['peak_fraction']:>7.0f}% "
-                 f"{100 * r['peak_fraction_attn']:>7.0f}% {r['loadavg_before']:>4.1f}-{r['loadavg_after']:<4.1f}")
+        line += (
+            f" {r['flops_per_s_6n'] / 1e9:>10.1f} {r['flops_per_s_attn'] / 1e9:>8.1f} "
+            f"{r['matmul_peak_flops'] / 1e9:>6.0f} {100 * r['peak_fraction']:>7.0f}% "
+            f"{100 * r['peak_fraction_attn']:>7.0f}% {r['loadavg_before']:>4.1f}-{r['loadavg_after']:<4.1f}"
+        )
         print(line)
     checked = [r for r in rows if "loss_steps" in r]
     if checked:
         print("\nequal losses after equal steps (HF initialised with our weights, same batches, same train() loop):")
-        print(f"{'group':7s} {'size':5s} {'steps':>5s} {'max|dlogit|0':>12s} {'loss 0→last (ours)':>19s} "
-              f"{'max|dloss| HF gelu':>18s} {'HF gelu_new':>11s} {'other seed':>10s}  equal")
+        print(
+            f"{'group':7s} {'size':5s} {'steps':>5s} {'max|dlogit|0':>12s} {'loss 0→last (ours)':>19s} "
+            f"{'max|dloss| HF gelu':>18s} {'HF gelu_new':>11s} {'other seed':>10s}  equal"
+        )
         for r in checked:
-            print(f"{r['group']:7s} {r['size']:5s} {r['loss_steps']:>5d} {r['init_max_abs_dlogit_hf_gelu']:>12.1e} "
-                  f"{r['loss_first']:>8.4f}→{r['loss_last_ours']:<10.4f} {r['max_abs_dloss_hf_gelu']:>18.1e} "
-                  f"{r['max_abs_dloss_hf_gelu_new']:>11.1e} {r['max_abs_dloss_other_seed']:>10.1e}  "
-                  f"{'yes' if r['loss_equal_within_noise'] else 'NO'}")
-    print(f"\nper-step overhead ({ov['shape']}, batch {ov['batch']}×{ov['context']}): ours {ov['ms_per_step']:.2f} ms, "
-          f"HF {ov['hf_ms_per_step']:.2f} ms ({ov['ratio_vs_hf']:.2f}x)")
+            print(
+                f"{r['group']:7s} {r['size']:5s} {r['loss_steps']:>5d} {r['init_max_abs_dlogit_hf_gelu']:>12.1e} "
+                f"{r['loss_first']:>8.4f}→{r['loss_last_ours']:<10.4f} {r['max_abs_dloss_hf_gelu']:>18.1e} "
+                f"{r['max_abs_dloss_hf_gelu_new']:>11.1e} {r['max_abs_dloss_other_seed']:>10.1e}  "
+                f"{'yes' if r['loss_equal_within_noise'] else 'NO'}"
+            )
+    print(
+        f"\nper-step overhead ({ov['shape']}, batch {ov['batch']}×{ov['context']}): ours {ov['ms_per_step']:.2f} ms, "
+        f"HF {ov['hf_ms_per_step']:.2f} ms ({ov['ratio_vs_hf']:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The WM/BC analysis: a against tokens per frame, the extrapolation error, optimal sizes."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,7 +30,7 @@ def test_a_vs_tokens_per_frame_recovers_a_known_line():
 
 def test_a_vs_tokens_per_frame_flat_data_is_not_a_rise():
     fit = a_vs_tpf(_tpf(0.0, 0.03, seed=3))
-    assert fit.slope_lo < 0 < fit.slope_hi          # the CI straddles zero
+    assert fit.slope_lo < 0 < fit.slope_hi  # the CI straddles zero
     assert "HOLDS here" not in tpf_claims(fit, _tpf(0.0, 0.03, seed=3))
     with pytest.raises(UserError):
         a_vs_tpf(pd.DataFrame({"tokens_per_frame": [16, 16], "a": [0.5, 0.6]}))
@@ -37,9 +38,9 @@ def test_a_vs_tokens_per_frame_flat_data_is_not_a_rise():
 
 def test_extrapolation_error_on_a_synthetic_law():
     E, c0, c = 1.0, 20.0, 0.1
-    law = lambda C: E + c0 * np.asarray(C, float) ** -c           # noqa: E731
-    n_opt = lambda C: 0.1 * np.asarray(C, float) ** 0.5          # noqa: E731
-    d_opt = lambda C: np.asarray(C, float) / (6 * n_opt(C))      # noqa: E731
+    law = lambda C: E + c0 * np.asarray(C, float) ** -c  # noqa: E731
+    n_opt = lambda C: 0.1 * np.asarray(C, float) ** 0.5  # noqa: E731
+    d_opt = lambda C: np.asarray(C, float) / (6 * n_opt(C))  # noqa: E731
     C_star, N_x = 1e15, 2e6
     C = np.geomspace(1e12, 1e16, 200)
     # a curve that touches the law only at C_star and lies above it elsewhere
@@ -48,16 +49,16 @@ def test_extrapolation_error_on_a_synthetic_law():
     assert chk.C_star == pytest.approx(C_star, rel=0.03)
     assert chk.dex_N == pytest.approx(np.log10(N_x / n_opt(C_star)), abs=0.01)
     assert chk.dex_D == pytest.approx(np.log10(C_star / (6 * N_x) / d_opt(C_star)), abs=0.01)
-    assert chk.dex_N == pytest.approx(-chk.dex_D, abs=0.02)      # with D_opt = C/6N_opt the errors mirror
-    assert chk.loss_error_end == pytest.approx(0.02, rel=1e-3)   # one decade past C_star
+    assert chk.dex_N == pytest.approx(-chk.dex_D, abs=0.02)  # with D_opt = C/6N_opt the errors mirror
+    assert chk.loss_error_end == pytest.approx(0.02, rel=1e-3)  # one decade past C_star
     assert chk.factor_vs_largest == pytest.approx(100.0) and not chk.within_fitted_range
     assert len(chk.table()) == 7
 
 
 def test_extrapolation_closest_point_is_searched_beyond_the_fitted_range():
-    law = lambda C: 2.0 + np.zeros_like(np.asarray(C, float))    # noqa: E731
+    law = lambda C: 2.0 + np.zeros_like(np.asarray(C, float))  # noqa: E731
     C = np.geomspace(1e10, 1e14, 50)
-    loss = np.where(C < 1e11, 2.0, 2.5)                          # touches the law only inside the fitted range
+    loss = np.where(C < 1e11, 2.0, 2.5)  # touches the law only inside the fitted range
     chk = extrapolation_check(C, loss, 1e6, lambda C: 1e6, lambda C: C / 6e6, law, (1e9, 1e12), 1e13)
     assert chk.C_star >= 1e12 and chk.gap_min == pytest.approx(0.5)
 
@@ -68,7 +69,7 @@ def test_per_ladder_bootstrap_widens_the_slope_ci_and_few_points_give_no_verdict
     narrow = a_vs_tpf(t)
     rng = np.random.default_rng(1)
     wide = a_vs_tpf(t, samples={s: a + rng.normal(0, 0.1, 200) for s, a in zip(t["study"], t["a"])})
-    assert wide.slope == narrow.slope                       # the point estimate does not change
+    assert wide.slope == narrow.slope  # the point estimate does not change
     assert (wide.slope_hi - wide.slope_lo) > 3 * (narrow.slope_hi - narrow.slope_lo)
     one_seed = t[t["seed"] == 0]
     assert "can NOT be judged" in tpf_claims(a_vs_tpf(one_seed), one_seed)

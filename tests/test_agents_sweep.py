@@ -1,6 +1,7 @@
 """One tiny world-model study end to end through the CLI at the smoke preset: arena data, a frame
 tokenizer and its token cache are prepared (or found), every size trains, and the runs record D, C,
 held-out loss and epochs under the paper's counting rules."""
+
 import os
 import subprocess
 import sys
@@ -16,8 +17,24 @@ STUDY = "wm-tpf-16-s0"
 def test_smoke_sweep_of_a_world_model_study(tmp_path, project_root):
     store = tmp_path / "store"
     env = dict(os.environ, PYTHONPATH=str(project_root / "lib"), OMP_NUM_THREADS="1")
-    res = subprocess.run([sys.executable, "-m", "agentscaling", "sweep", STUDY, "--preset", "smoke", "--store",
-                          str(store), "--no-progress"], capture_output=True, text=True, env=env, timeout=900)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agentscaling",
+            "sweep",
+            STUDY,
+            "--preset",
+            "smoke",
+            "--store",
+            str(store),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     study = get_study(STUDY, "smoke")
     runs = list(RunStore(store).runs(STUDY))
@@ -36,5 +53,5 @@ def test_smoke_sweep_of_a_world_model_study(tmp_path, project_root):
         assert curve["epochs"].iloc[-1] > 0 and cfg["counts"]["epochs_planned"] > 0
         data = cfg["task"]["data"]
         assert data["tokens_per_frame"] == 16 and data["codebook_size"] + 68 == study.vocab_size
-        assert curve["val_loss"].iloc[-1] < np.log(study.vocab_size)   # it learned something
+        assert curve["val_loss"].iloc[-1] < np.log(study.vocab_size)  # it learned something
     assert set(df["size"]) == {z.label for z in study.sizes}

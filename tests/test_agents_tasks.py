@@ -1,4 +1,5 @@
 """WM/BC token tasks and BC-CNN: masks, D counting, batch determinism, parameter and FLOP counts."""
+
 import pickle
 import subprocess
 import sys
@@ -35,16 +36,31 @@ def _episodes(n_eps, T, seed):
 
 
 def _builder(task, seed=0):
-    return SequenceBuilder(K, ActionTokenizer(V_IMG), STEPS, episodes={"train": _episodes(4, 20, 1),
-                                                                      "val": _episodes(2, 20, 2)}, task=task, seed=seed)
+    return SequenceBuilder(
+        K,
+        ActionTokenizer(V_IMG),
+        STEPS,
+        episodes={"train": _episodes(4, 20, 1), "val": _episodes(2, 20, 2)},
+        task=task,
+        seed=seed,
+    )
 
 
 def _study(task, seed=0, B=5):
-    data = TokenData(arena=presets.SMOKE.data.arena, tokens_per_frame=K, tokenizer=presets.SMOKE.tokenizer)
-    return Study(name=f"t-{task}", preset="smoke", task=task, data=data,
-                 vocab_size=V_IMG + 68, context=token_context(K, STEPS), batch_size=B,
-                 sizes=(SizeSpec("s", ModelShape(1, 2, 16), 1e-3, 1e6),), val_sequences=6, seed=seed,
-                 task_options={"context_steps": STEPS})
+    data = TokenData(dataset=presets.SMOKE.data.arena, tokens_per_frame=K, tokenizer=presets.SMOKE.tokenizer)
+    return Study(
+        name=f"t-{task}",
+        preset="smoke",
+        task=task,
+        data=data,
+        vocab_size=V_IMG + 68,
+        context=token_context(K, STEPS),
+        batch_size=B,
+        sizes=(SizeSpec("s", ModelShape(1, 2, 16), 1e-3, 1e6),),
+        val_sequences=6,
+        seed=seed,
+        task_options={"context_steps": STEPS},
+    )
 
 
 def test_wm_and_bc_count_every_input_but_supervise_different_targets():
@@ -53,8 +69,8 @@ def test_wm_and_bc_count_every_input_but_supervise_different_targets():
     S = STEPS * (K + 16)
     # D counts all inputs, whatever the loss (the paper's rule)
     assert wm.inputs_per_batch == bc.inputs_per_batch == 5 * S
-    assert bc.supervised_per_batch == 5 * 16 * STEPS            # every action token of every step
-    assert wm.supervised_per_batch == 5 * (STEPS * K - 1)       # every image token but the very first
+    assert bc.supervised_per_batch == 5 * 16 * STEPS  # every action token of every step
+    assert wm.supervised_per_batch == 5 * (STEPS * K - 1)  # every image token but the very first
     assert wm.epoch_inputs == bc.epoch_inputs == 4 * 20 * (K + 16)
     for task, td in (("wm", wm), ("bc", bc)):
         b = td.batch_fn(3)
@@ -104,8 +120,9 @@ def test_conv_flop_counter_on_known_layers():
     f = conv_flops(conv, (3, 32, 32))
     assert f["macs"] == 32 * 32 * 8 * 3 * 9
     assert f["flops_fwd"] == 2 * f["macs"] and f["flops_train"] == 6 * f["macs"]
-    strided = torch.nn.Sequential(torch.nn.Conv2d(4, 6, 3, stride=2, padding=1), torch.nn.Flatten(),
-                                  torch.nn.Linear(6 * 8 * 8, 10))
+    strided = torch.nn.Sequential(
+        torch.nn.Conv2d(4, 6, 3, stride=2, padding=1), torch.nn.Flatten(), torch.nn.Linear(6 * 8 * 8, 10)
+    )
     assert conv_flops(strided, (4, 16, 16))["macs"] == 8 * 8 * 6 * 4 * 9 + 6 * 8 * 8 * 10
 
 
@@ -113,10 +130,15 @@ def test_bccnn_parameter_count_is_the_sum_of_numel():
     study = get_study("bc-cnn", "smoke")
     for size in study.sizes:
         c = study.counts(size)
-        model = BCCNN(CNNConfig(**{"frame_size": 32, "channels": (8, 16, 16), "res_blocks": 1, "out_dim": 64}),
-                      size.shape.n_layer, size.shape.n_head, size.shape.n_embd, study.context)
+        model = BCCNN(
+            CNNConfig(**{"frame_size": 32, "channels": (8, 16, 16), "res_blocks": 1, "out_dim": 64}),
+            size.shape.n_layer,
+            size.shape.n_head,
+            size.shape.n_embd,
+            study.context,
+        )
         total = sum(p.numel() for p in model.parameters())
-        assert c["N"] == total - model.wpe.weight.numel()          # position embeddings excluded, all else in
+        assert c["N"] == total - model.wpe.weight.numel()  # position embeddings excluded, all else in
         assert c["N_cnn"] == sum(p.numel() for p in model.cnn.parameters()) > 0
         assert c["N"] == c["N_cnn"] + c["N_proj"] + c["N_transformer"] + c["N_heads"]
         # the paper's 6N per frame undercounts the true cost, mostly the convolutions
@@ -161,7 +183,7 @@ class _FakeDS:
 
 def test_frame_windows_stay_inside_episodes():
     w = FrameWindows(_FakeDS(), "train", 4)
-    assert w.n_windows == (10 - 3) + 0 + (7 - 3)      # the 3-frame episode has no window
+    assert w.n_windows == (10 - 3) + 0 + (7 - 3)  # the 3-frame episode has no window
     f, a = w.get(np.arange(w.n_windows))
     assert f.shape == (w.n_windows, 4, 8, 8, 3)
     assert all(len(set(row[:, 0])) == 1 for row in a)  # every window comes from one episode
@@ -187,8 +209,7 @@ def test_a_study_counts_the_same_in_a_fresh_worker_process():
     BC-CNN's N there must include its CNN, or a worker trains several times the planned steps."""
     st = get_study("bc-cnn", "smoke")
     z = st.sizes[0]
-    code = ("import pickle, sys; st, z = pickle.loads(sys.stdin.buffer.read()); "
-            "print(st.counts(z)['N'], st.steps(z))")
+    code = "import pickle, sys; st, z = pickle.loads(sys.stdin.buffer.read()); print(st.counts(z)['N'], st.steps(z))"
     out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps((st, z)), capture_output=True, check=True)
     n, steps = map(int, out.stdout.split())
     assert (n, steps) == (st.counts(z)["N"], st.steps(z))

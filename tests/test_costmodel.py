@@ -1,15 +1,16 @@
 """The cost model: fitting, monotone predictions, validation overhead, scheduling, caching, the dry-run."""
+
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from agentscaling.cli import main
+from agentscaling.errors import UserError
+from agentscaling.studies import get_study
 from agentscaling.sweep import calibrate as calibration
 from agentscaling.sweep import cost
 from agentscaling.tokenize import ActionTokenizer, SequenceBuilder
-from agentscaling.errors import UserError
-from agentscaling.studies import get_study
 
 # A plausible 2-core CPU: 2 ms per step, 0.2 ms per layer, 100 GFLOP/s matmuls, 50 GFLOP/s attention,
 # 3 ns per attention score, 1 ns per elementwise unit, 20 GFLOP/s convolutions, 5 ns per parameter
@@ -29,15 +30,31 @@ def spec(**kw):
 
 
 def test_fit_recovers_coefficients_of_synthetic_timings():
-    specs = [spec(n_layer=L, n_embd=d, n_head=d // hd, batch=B, context=T, supervised=S, vocab_size=V)
-             for L in (1, 2, 4) for d in (32, 64, 192) for hd in (16, 32)
-             for (B, T, V, S) in ((256, 16, 65, 16), (32, 256, 1024, 256), (256, 16, 65, 1))]
-    specs += [spec(n_layer=L, n_embd=d, n_head=4, batch=B, context=4, supervised=4, vocab_size=68, cnn=c)
-              for L in (1, 3) for d in (32, 64) for B in (32, 64) for c in (SMALL_CNN, (32, (16, 32, 32), 1, 128))]
-    points = [{**{k: getattr(s, k) for k in ("n_layer", "n_embd", "vocab_size", "context", "batch", "supervised",
-                                               "n_head", "cnn")},
-               "train_s": float(s.train_features() @ TRAIN), "eval_s": float(s.eval_features() @ EVAL)}
-              for s in specs]
+    specs = [
+        spec(n_layer=L, n_embd=d, n_head=d // hd, batch=B, context=T, supervised=S, vocab_size=V)
+        for L in (1, 2, 4)
+        for d in (32, 64, 192)
+        for hd in (16, 32)
+        for (B, T, V, S) in ((256, 16, 65, 16), (32, 256, 1024, 256), (256, 16, 65, 1))
+    ]
+    specs += [
+        spec(n_layer=L, n_embd=d, n_head=4, batch=B, context=4, supervised=4, vocab_size=68, cnn=c)
+        for L in (1, 3)
+        for d in (32, 64)
+        for B in (32, 64)
+        for c in (SMALL_CNN, (32, (16, 32, 32), 1, 128))
+    ]
+    points = [
+        {
+            **{
+                k: getattr(s, k)
+                for k in ("n_layer", "n_embd", "vocab_size", "context", "batch", "supervised", "n_head", "cnn")
+            },
+            "train_s": float(s.train_features() @ TRAIN),
+            "eval_s": float(s.eval_features() @ EVAL),
+        }
+        for s in specs
+    ]
     model = cost.model_from_points(points, threads=2)
     for s in specs:
         assert model.step_seconds(s) == pytest.approx(s.train_features() @ TRAIN, rel=1e-6)
@@ -52,8 +69,9 @@ def test_head_positions_are_the_ones_the_task_supervises(name):
     """BC-Token sends only its action tokens through the head: the cost model must not price 160 positions."""
     study = get_study(name, "cpu")
     o, k = study.task_options, study.data.tokens_per_frame
-    sb = SequenceBuilder(k, ActionTokenizer(1000), o["context_steps"], task=study.task,
-                         wm_first_frame=o.get("wm_first_frame", True))
+    sb = SequenceBuilder(
+        k, ActionTokenizer(1000), o["context_steps"], task=study.task, wm_first_frame=o.get("wm_first_frame", True)
+    )
     assert sb.seq_len == study.context
     assert cost.supervised_positions(study) == sb.supervised_per_sequence
     assert cost.supervised_positions(study) == (32 if study.task == "bc" else 2 * k - 1)
@@ -75,8 +93,13 @@ def test_bc_cnn_steps_pay_for_their_convolutions():
 def test_step_time_grows_with_every_dimension_and_sparse_heads_are_cheaper():
     m = synthetic_model()
     base = m.step_seconds(spec())
-    for kw in ({"n_layer": 3}, {"n_embd": 128}, {"batch": 512}, {"context": 32, "supervised": 32},
-               {"vocab_size": 4096}):
+    for kw in (
+        {"n_layer": 3},
+        {"n_embd": 128},
+        {"batch": 512},
+        {"context": 32, "supervised": 32},
+        {"vocab_size": 4096},
+    ):
         assert m.step_seconds(spec(**kw)) > base, kw
     assert m.step_seconds(spec(supervised=1)) < base
     assert m.eval_seconds(spec()) < base  # a forward is cheaper than a training step
@@ -219,16 +242,26 @@ def test_calibration_is_cached_and_reloaded_without_measuring(tmp_path):
 
 
 def test_real_measurement_of_a_tiny_point_is_positive():
-    tt, te = calibration.measure_point(cost.StepSpec(n_layer=1, n_head=2, n_embd=8, vocab_size=17, context=8, batch=4,
-                                          supervised=1), target_s=0.01, repeats=1)
+    tt, te = calibration.measure_point(
+        cost.StepSpec(n_layer=1, n_head=2, n_embd=8, vocab_size=17, context=8, batch=4, supervised=1),
+        target_s=0.01,
+        repeats=1,
+    )
     assert 0 < te and 0 < tt and np.isfinite(tt)
-    tt, te = calibration.measure_point(cost.StepSpec(n_layer=1, n_head=2, n_embd=8, vocab_size=68, context=2, batch=2,
-                                          supervised=2, cnn=(8, (2,), 0, 4)), target_s=0.01, repeats=1)
+    tt, te = calibration.measure_point(
+        cost.StepSpec(
+            n_layer=1, n_head=2, n_embd=8, vocab_size=68, context=2, batch=2, supervised=2, cnn=(8, (2,), 0, 4)
+        ),
+        target_s=0.01,
+        repeats=1,
+    )
     assert 0 < te and 0 < tt and np.isfinite(tt)
 
 
 def test_sweep_dry_run_prints_estimate_and_trains_nothing(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(calibration, "load_or_calibrate", lambda threads=None, device="cpu", log=None, **kw: synthetic_model(threads))
+    monkeypatch.setattr(
+        calibration, "load_or_calibrate", lambda threads=None, device="cpu", log=None, **kw: synthetic_model(threads)
+    )
     store = tmp_path / "store"
     rc = main(["sweep", "lm-shakespeare-dense", "--preset", "smoke", "--store", str(store), "--dry-run"])
     assert rc == 0
@@ -238,6 +271,7 @@ def test_sweep_dry_run_prints_estimate_and_trains_nothing(tmp_path, monkeypatch,
         assert z.label in out
     assert "predicted sweep wall time" in out
     assert not store.exists()  # nothing trained, no run directory created
-    rc = main(["sweep", "lm-shakespeare-dense", "--preset", "smoke", "--store", str(store), "--dry-run",
-               "--workers", "2"])
+    rc = main(
+        ["sweep", "lm-shakespeare-dense", "--preset", "smoke", "--store", str(store), "--dry-run", "--workers", "2"]
+    )
     assert rc == 0 and "2 worker(s), 1 thread(s)" in capsys.readouterr().out

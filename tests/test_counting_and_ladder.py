@@ -1,4 +1,5 @@
 """Parameter counts against live modules and the paper's Table 2; ladder shapes."""
+
 import math
 
 import pytest
@@ -8,8 +9,10 @@ from agentscaling.model import GPT, GPTConfig, ModelShape, paper_ladder, shape_f
 from agentscaling.model.ladder import PAPER_TABLE2
 
 
-@pytest.mark.parametrize("shape,vocab,ctx", [
-    (ModelShape(1, 1, 8), 65, 16), (ModelShape(2, 4, 64), 257, 32), (ModelShape(3, 3, 180), 4112, 40)])
+@pytest.mark.parametrize(
+    "shape,vocab,ctx",
+    [(ModelShape(1, 1, 8), 65, 16), (ModelShape(2, 4, 64), 257, 32), (ModelShape(3, 3, 180), 4112, 40)],
+)
 def test_analytic_counts_match_the_module(shape, vocab, ctx):
     model = GPT(GPTConfig(vocab, ctx, shape.n_layer, shape.n_head, shape.n_embd))
     live = count_params_module(model)
@@ -19,7 +22,9 @@ def test_analytic_counts_match_the_module(shape, vocab, ctx):
     assert live["N_total"] - live["N"] == ctx * shape.n_embd
 
 
-@pytest.mark.parametrize("name,nominal", [("27M", 27e6), ("52M", 52e6), ("110M", 110e6), ("206M", 206e6), ("894M", 894e6)])
+@pytest.mark.parametrize(
+    "name,nominal", [("27M", 27e6), ("52M", 52e6), ("110M", 110e6), ("206M", 206e6), ("894M", 894e6)]
+)
 def test_paper_table2_counts_match_the_labels(name, nominal):
     # N counts the 4096-code token embedding (tied head once), not position embeddings. The paper's
     # labels are rounded (27.3M is printed "27M"), so we allow 1.5 %; 894M and 206M match within 0.2 %.

@@ -1,4 +1,5 @@
 """Adapters into the dataset format: the Gymnasium recorder, the Minari importer, the arena env."""
+
 from __future__ import annotations
 
 import json
@@ -14,13 +15,15 @@ from agentscaling.errors import UserError
 
 class Tiny(gym.Env):
     """A 6x5 image whose pixels encode (episode seed, step); episodes last 4 + seed % 4 steps."""
+
     metadata = {"render_modes": ["rgb_array"]}
 
     def __init__(self, action_space=None, dict_obs=False, render_mode=None):
         self.observation_space = gym.spaces.Box(0, 255, (6, 5, 3), np.uint8)
         if dict_obs:
-            self.observation_space = gym.spaces.Dict({"pixels": self.observation_space,
-                                                      "vec": gym.spaces.Box(-1, 1, (2,))})
+            self.observation_space = gym.spaces.Dict(
+                {"pixels": self.observation_space, "vec": gym.spaces.Box(-1, 1, (2,))}
+            )
         self.dict_obs = dict_obs
         self.action_space = action_space or gym.spaces.Discrete(3)
         self.render_mode = render_mode
@@ -53,9 +56,9 @@ def test_recorder_round_trip(tmp_path):
         T = 4 + seed % 4
         f, a = ds.frames(e), ds.actions(e)
         assert f.shape == (T, 6, 5, 3)
-        np.testing.assert_array_equal(f[:, 1, 1, 0], np.arange(T))          # o_t, the final obs dropped
+        np.testing.assert_array_equal(f[:, 1, 1, 0], np.arange(T))  # o_t, the final obs dropped
         assert (f[:, 0, 0, 0] == seed).all()
-        np.testing.assert_array_equal(a[:, 0], (seed + np.arange(T)) % 3)   # a_t chosen from o_t
+        np.testing.assert_array_equal(a[:, 0], (seed + np.arange(T)) % 3)  # a_t chosen from o_t
         row = ds.episodes.set_index("episode_id").loc[e]
         assert row["match"] == e and row["seed"] == seed and row["map"] == "Tiny" and row["persona"] == "<lambda>"
     assert ds.episodes.groupby("split").size().to_dict() == {"test": 1, "train": 3, "val": 1}
@@ -69,7 +72,7 @@ def test_recorder_options(tmp_path):
     ds2 = record_gym(env, None, tmp_path / "r2", n_episodes=1, use_render=True, max_steps=3)
     assert ds2.n_frames == 3 and (ds2.frames(0)[:, :, :, 0] == 200 + np.arange(3)[:, None, None]).all()
     with pytest.raises(UserError):
-        record_gym(env, None, tmp_path / "r3")                               # no length given
+        record_gym(env, None, tmp_path / "r3")  # no length given
     with pytest.raises(UserError):
         record_gym(Tiny(action_space=gym.spaces.Box(-np.inf, np.inf, (2,))), None, tmp_path / "r4", n_episodes=1)
 
@@ -97,12 +100,22 @@ def _episode_data(rng, T):
 
 
 def _write_metadata(data, fmt, episodes):
-    obs_space = {"type": "Box", "dtype": "uint8", "shape": [7, 6, 3],
-                 "low": np.zeros((7, 6, 3), int).tolist(), "high": np.full((7, 6, 3), 255).tolist()}
+    obs_space = {
+        "type": "Box",
+        "dtype": "uint8",
+        "shape": [7, 6, 3],
+        "low": np.zeros((7, 6, 3), int).tolist(),
+        "high": np.full((7, 6, 3), 255).tolist(),
+    }
     act_space = {"type": "Discrete", "dtype": "int64", "start": 0, "n": 4}
-    meta = {"total_episodes": len(episodes), "total_steps": sum(len(a) for _, a in episodes),
-            "data_format": fmt, "dataset_id": "tiny/test-v0",
-            "observation_space": json.dumps(obs_space), "action_space": json.dumps(act_space)}
+    meta = {
+        "total_episodes": len(episodes),
+        "total_steps": sum(len(a) for _, a in episodes),
+        "data_format": fmt,
+        "dataset_id": "tiny/test-v0",
+        "observation_space": json.dumps(obs_space),
+        "action_space": json.dumps(act_space),
+    }
     (data / "metadata.json").write_text(json.dumps(meta))
 
 
@@ -123,18 +136,24 @@ def test_minari_arrow_layout_import(tmp_path):
     data = tmp_path / "tiny" / "data"
     data.mkdir(parents=True)
     _write_metadata(data, "arrow", episodes)
-    for i, (obs, acts) in enumerate(episodes):        # as Minari's ArrowStorage writes an episode
+    for i, (obs, acts) in enumerate(episodes):  # as Minari's ArrowStorage writes an episode
         T = len(acts)
         flat = obs.reshape(T + 1, -1)
-        batch = pa.RecordBatch.from_pydict({
-            "episode_id": np.full(T + 1, i, np.int32),
-            "observations": pa.FixedSizeListArray.from_arrays(flat.reshape(-1), type=pa.list_(pa.uint8(), flat.shape[1])),
-            "actions": pa.array(np.pad(acts, (0, 1)), type=pa.int32()),
-            "rewards": np.zeros(T + 1), "terminations": np.pad(np.ones(T, bool), (0, 1)),
-            "truncations": np.zeros(T + 1, bool),
-        })
-        pads.write_dataset(batch, data, format="arrow", partitioning=["episode_id"],
-                           existing_data_behavior="overwrite_or_ignore")
+        batch = pa.RecordBatch.from_pydict(
+            {
+                "episode_id": np.full(T + 1, i, np.int32),
+                "observations": pa.FixedSizeListArray.from_arrays(
+                    flat.reshape(-1), type=pa.list_(pa.uint8(), flat.shape[1])
+                ),
+                "actions": pa.array(np.pad(acts, (0, 1)), type=pa.int32()),
+                "rewards": np.zeros(T + 1),
+                "terminations": np.pad(np.ones(T, bool), (0, 1)),
+                "truncations": np.zeros(T + 1, bool),
+            }
+        )
+        pads.write_dataset(
+            batch, data, format="arrow", partitioning=["episode_id"], existing_data_behavior="overwrite_or_ignore"
+        )
         (data / str(i) / "metadata.json").write_text(json.dumps({"id": i, "total_steps": T, "seed": 40 + i}))
     ds = import_minari(tmp_path / "tiny", tmp_path / "out")
     _check_import(ds, episodes)
@@ -148,7 +167,7 @@ def test_minari_hdf5_layout_import(tmp_path):
     data = tmp_path / "tiny" / "data"
     data.mkdir(parents=True)
     _write_metadata(data, "hdf5", episodes)
-    with h5py.File(data / "main_data.hdf5", "w") as f:    # as Minari's HDF5Storage writes them
+    with h5py.File(data / "main_data.hdf5", "w") as f:  # as Minari's HDF5Storage writes them
         for i, (obs, acts) in enumerate(episodes):
             g = f.create_group(f"episode_{i}")
             g.attrs["id"], g.attrs["total_steps"] = i, len(acts)
@@ -163,9 +182,15 @@ def test_minari_bad_input(tmp_path):
     with pytest.raises(UserError, match="metadata.json"):
         import_minari(tmp_path, tmp_path / "out")
     (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "metadata.json").write_text(json.dumps({"data_format": "zarr",
-        "observation_space": json.dumps({"type": "Discrete", "n": 2}),
-        "action_space": json.dumps({"type": "Discrete", "n": 2})}))
+    (tmp_path / "data" / "metadata.json").write_text(
+        json.dumps(
+            {
+                "data_format": "zarr",
+                "observation_space": json.dumps({"type": "Discrete", "n": 2}),
+                "action_space": json.dumps({"type": "Discrete", "n": 2}),
+            }
+        )
+    )
     with pytest.raises(UserError, match="zarr"):
         import_minari(tmp_path, tmp_path / "out")
 
@@ -173,9 +198,9 @@ def test_minari_bad_input(tmp_path):
 def test_arena_env_passes_the_gymnasium_checker():
     from gymnasium.utils.env_checker import check_env
 
-    from agentscaling.data.arena import env as E
+    from agentscaling.data.arena import env as arena_env
 
-    env = gym.make(E.ENV_ID, map_id="maze", size=32, episode_steps=12, persona_of_others="sniper")
+    env = gym.make(arena_env.ENV_ID, map_id="maze", size=32, episode_steps=12, persona_of_others="sniper")
     check_env(env.unwrapped, skip_render_check=True)
     assert env.action_space == gym.spaces.MultiDiscrete([2] * 12 + [11] * 4)
     assert env.observation_space.shape == (32, 32, 3)
@@ -193,4 +218,4 @@ def test_arena_env_passes_the_gymnasium_checker():
     with pytest.raises(ValueError):
         env.step(np.full(16, 20))
     with pytest.raises(ValueError):
-        E.ArenaEnv(persona_of_others="pacifist")
+        arena_env.ArenaEnv(persona_of_others="pacifist")

@@ -1,4 +1,5 @@
 """Bad input gives a clear UserError or an explicit FitWarning, never a silent number."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,18 @@ import pandas as pd
 import pytest
 
 from agentscaling.errors import UserError
-from agentscaling.fit import (Columns, FitWarning, ParametricLaw, fit_frontier, fit_isoflop, fit_parametric,
-                              fit_parametric_lsq, isoflop_design, prepare_points, sweep_curves)
+from agentscaling.fit import (
+    Columns,
+    FitWarning,
+    ParametricLaw,
+    fit_frontier,
+    fit_isoflop,
+    fit_parametric,
+    fit_parametric_lsq,
+    isoflop_design,
+    prepare_points,
+    sweep_curves,
+)
 
 LAW = ParametricLaw(E=1.7, A=400.0, B=1200.0, alpha=0.34, beta=0.30)
 ALL_FITS = [fit_parametric, fit_parametric_lsq, fit_frontier, fit_isoflop]

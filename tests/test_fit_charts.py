@@ -1,5 +1,6 @@
 """Charts build valid Vega-Lite specs; the explorer's sliders are client-side and render at other
 slider values (so the exported HTML keeps working)."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,18 @@ import pytest
 
 from agentscaling.charts.explorer import coefficient_explorer, refit_dropping_budgets
 from agentscaling.charts.scaling import cool, isoflop_chart, residuals_chart, three_panel
-from agentscaling.fit import (EPOCH_2024, FitWarning, ParametricLaw, chinchilla_points, fit_compute_law, fit_frontier,
-                              fit_isoflop, fit_parametric, isoflop_design, sweep_curves)
+from agentscaling.fit import (
+    EPOCH_2024,
+    FitWarning,
+    ParametricLaw,
+    chinchilla_points,
+    fit_compute_law,
+    fit_frontier,
+    fit_isoflop,
+    fit_parametric,
+    isoflop_design,
+    sweep_curves,
+)
 
 LAW = ParametricLaw(E=1.7, A=400.0, B=1200.0, alpha=0.34, beta=0.30)
 

@@ -1,4 +1,5 @@
 """The `agentscaling fit` command: JSON output, column mapping, errors exit 2."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,22 @@ def run(capsys, *argv):
 
 
 def test_cli_parametric_on_chinchilla_json(capsys):
-    rc, out, _ = run(capsys, "fit", CHIN, "--method", "parametric", "--n-col", "Model Size", "--c-col", "Training FLOP",
-                     "--drop-highest-loss", "5", "--bootstrap", "50", "--json")
+    rc, out, _ = run(
+        capsys,
+        "fit",
+        CHIN,
+        "--method",
+        "parametric",
+        "--n-col",
+        "Model Size",
+        "--c-col",
+        "Training FLOP",
+        "--drop-highest-loss",
+        "5",
+        "--bootstrap",
+        "50",
+        "--json",
+    )
     assert rc == 0
     d = json.loads(out)
     assert d["method"] == "parametric" and d["converged"] is True
@@ -39,8 +54,20 @@ def test_cli_methods_on_synthetic_curves(capsys, tmp_path, method):
     df = sweep_curves(law, np.geomspace(1e6, 1e9, 8), points_per_run=20).rename(columns={"N": "params", "loss": "L"})
     path = tmp_path / "runs.csv"
     df.drop(columns="D").to_csv(path, index=False)
-    rc, out, _ = run(capsys, "fit", str(path), "--method", method, "--n-col", "params", "--loss-col", "L",
-                     "--bootstrap", "20", "--json")
+    rc, out, _ = run(
+        capsys,
+        "fit",
+        str(path),
+        "--method",
+        method,
+        "--n-col",
+        "params",
+        "--loss-col",
+        "L",
+        "--bootstrap",
+        "20",
+        "--json",
+    )
     assert rc == 0
     d = json.loads(out)
     assert d["method"] == method
@@ -52,8 +79,19 @@ def test_cli_methods_on_synthetic_curves(capsys, tmp_path, method):
 
 
 def test_cli_human_output(capsys):
-    rc, out, _ = run(capsys, "fit", CHIN, "--n-col", "Model Size", "--c-col", "Training FLOP", "--bootstrap", "0",
-                     "--drop-highest-loss", "5")
+    rc, out, _ = run(
+        capsys,
+        "fit",
+        CHIN,
+        "--n-col",
+        "Model Size",
+        "--c-col",
+        "Training FLOP",
+        "--bootstrap",
+        "0",
+        "--drop-highest-loss",
+        "5",
+    )
     assert rc == 0
     assert "alpha" in out and "converged: True" in out
 
@@ -73,7 +111,19 @@ def test_cli_frontier_grid_from_c_min_c_max(capsys, tmp_path):
     law = ParametricLaw(E=1.7, A=400.0, B=1200.0, alpha=0.34, beta=0.30)
     path = tmp_path / "runs.csv"
     sweep_curves(law, np.geomspace(1e6, 1e9, 8), points_per_run=20).to_csv(path, index=False)
-    rc, out, _ = run(capsys, "fit", str(path), "--method", "frontier", "--c-min", "1e16", "--c-max", "1e19",
-                     "--bootstrap", "0", "--json")
+    rc, out, _ = run(
+        capsys,
+        "fit",
+        str(path),
+        "--method",
+        "frontier",
+        "--c-min",
+        "1e16",
+        "--c-max",
+        "1e19",
+        "--bootstrap",
+        "0",
+        "--json",
+    )
     d = json.loads(out)
     assert rc == 0 and d["c_range"] == [1e16, 1e19] and d["c_range_source"] == "user"

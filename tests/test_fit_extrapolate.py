@@ -1,4 +1,5 @@
 """Extrapolation checks: leave-future-out and predicting the largest model's curve."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Frontier fit (Approach 1) and the loss-vs-compute law on synthetic sweeps with known laws."""
+
 from __future__ import annotations
 
 import warnings
@@ -8,12 +9,20 @@ import pandas as pd
 import pytest
 
 from agentscaling.errors import UserError
-from agentscaling.fit import (FitWarning, ParametricLaw, fit_compute_law, fit_compute_law_points, fit_frontier,
-                              sweep_curves)
+from agentscaling.fit import (
+    FitWarning,
+    ParametricLaw,
+    fit_compute_law,
+    fit_compute_law_points,
+    fit_frontier,
+    sweep_curves,
+)
 
-LAWS = [ParametricLaw(E=1.5, A=300.0, B=900.0, alpha=0.34, beta=0.28),   # a = 0.45
-        ParametricLaw(E=1.5, A=300.0, B=900.0, alpha=0.35, beta=0.35),   # a = 0.50
-        ParametricLaw(E=1.5, A=300.0, B=900.0, alpha=0.30, beta=0.50)]   # a = 0.625
+LAWS = [
+    ParametricLaw(E=1.5, A=300.0, B=900.0, alpha=0.34, beta=0.28),  # a = 0.45
+    ParametricLaw(E=1.5, A=300.0, B=900.0, alpha=0.35, beta=0.35),  # a = 0.50
+    ParametricLaw(E=1.5, A=300.0, B=900.0, alpha=0.30, beta=0.50),
+]  # a = 0.625
 SIZES = np.geomspace(1e6, 1e9, 10)
 
 
@@ -80,13 +89,13 @@ def test_frontier_bootstrap_over_runs_is_vectorised_and_covers_truth():
 
 def test_compute_law_recovers_a_known_law_and_flags_active_bound():
     C = np.geomspace(1e15, 1e19, 60)
-    L = 0.9 + 40.0 * C ** -0.08
+    L = 0.9 + 40.0 * C**-0.08
     f = fit_compute_law_points(C, L)
     assert f["E"] == pytest.approx(0.9, rel=1e-3) and f["c"] == pytest.approx(0.08, rel=1e-3)
     assert f["c0"] == pytest.approx(40.0, rel=1e-2)
     assert f.active_bounds == ()
     # E below the paper's lower bound: E is pinned at 0.1 and flagged.
-    L2 = 0.02 + 40.0 * C ** -0.08
+    L2 = 0.02 + 40.0 * C**-0.08
     with pytest.warns(FitWarning, match="sits on its bound"):
         g = fit_compute_law_points(C, L2)
     assert g["E"] == pytest.approx(0.1, abs=1e-9)

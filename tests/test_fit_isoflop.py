@@ -1,4 +1,5 @@
 """isoFLOP profiles (Approach 2): recovery on synthetic designs and sliced curves, edge warnings."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """The coefficient-explorer notebook runs headless at preset smoke and records its headline numbers."""
+
 from __future__ import annotations
 
 import json
@@ -6,7 +7,7 @@ import json
 import nbformat
 import pytest
 
-from agentscaling.paths import NOTEBOOKS_DIR, PROJECT_ROOT
+from agentscaling.paths import NOTEBOOKS_DIR
 
 NB = NOTEBOOKS_DIR / "10_coefficient_explorer.ipynb"
 

@@ -1,5 +1,6 @@
 """Parametric L(N, D) fits: the Chinchilla golden test (Epoch AI's re-fit), the optimiser failure
 mode, synthetic recovery, bootstrap coverage, and the analytic gradient."""
+
 from __future__ import annotations
 
 import warnings
@@ -7,13 +8,27 @@ import warnings
 import numpy as np
 import pytest
 
-from agentscaling.fit import (CHINCHILLA_PUBLISHED, CHINCHILLA_UNROUNDED, FitWarning, ParametricLaw, chinchilla_points,
-                              fit_parametric, fit_parametric_lsq, sweep_curves)
+from agentscaling.fit import (
+    CHINCHILLA_PUBLISHED,
+    CHINCHILLA_UNROUNDED,
+    FitWarning,
+    ParametricLaw,
+    chinchilla_points,
+    fit_parametric,
+    fit_parametric_lsq,
+    sweep_curves,
+)
 from agentscaling.fit.parametric import _Problem, huber_objective
 
 # Besiroglu et al. 2024 (Epoch AI), 240 points: estimate and bootstrap SE.
-EPOCH = {"E": (1.817, 0.026), "A": (482.01, 124.5), "B": (2085.43, 1293.3), "alpha": (0.348, 0.015),
-         "beta": (0.366, 0.021), "a": (0.513, 0.020)}
+EPOCH = {
+    "E": (1.817, 0.026),
+    "A": (482.01, 124.5),
+    "B": (2085.43, 1293.3),
+    "alpha": (0.348, 0.015),
+    "beta": (0.366, 0.021),
+    "a": (0.513, 0.020),
+}
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +88,11 @@ def test_mean_reduction_changes_nothing_for_the_robust_solver():
     assert a.law.alpha == pytest.approx(b.law.alpha, rel=1e-6)
 
 
-LAWS = [ParametricLaw(E=1.7, A=400.0, B=1200.0, alpha=0.34, beta=0.30),
-        ParametricLaw(E=0.8, A=60.0, B=3000.0, alpha=0.28, beta=0.42),
-        ParametricLaw(E=2.5, A=2000.0, B=500.0, alpha=0.45, beta=0.30)]
+LAWS = [
+    ParametricLaw(E=1.7, A=400.0, B=1200.0, alpha=0.34, beta=0.30),
+    ParametricLaw(E=0.8, A=60.0, B=3000.0, alpha=0.28, beta=0.42),
+    ParametricLaw(E=2.5, A=2000.0, B=500.0, alpha=0.45, beta=0.30),
+]
 
 
 @pytest.mark.parametrize("law", LAWS)
@@ -136,9 +153,16 @@ def test_analytic_gradient_matches_finite_differences():
     th = prob.to_centred(LAWS[0].to_log()) + rng.normal(0, 0.05, 5)
     f0, g = huber_objective(th, prob.lN, prob.lD, prob.lL, w, 1e-3)
     eps = 1e-7
-    num = np.array([(huber_objective(th + eps * e, prob.lN, prob.lD, prob.lL, w, 1e-3)[0]
-                     - huber_objective(th - eps * e, prob.lN, prob.lD, prob.lL, w, 1e-3)[0]) / (2 * eps)
-                    for e in np.eye(5)])
+    num = np.array(
+        [
+            (
+                huber_objective(th + eps * e, prob.lN, prob.lD, prob.lL, w, 1e-3)[0]
+                - huber_objective(th - eps * e, prob.lN, prob.lD, prob.lL, w, 1e-3)[0]
+            )
+            / (2 * eps)
+            for e in np.eye(5)
+        ]
+    )
     np.testing.assert_allclose(g, num, rtol=1e-4, atol=1e-9)
 
 

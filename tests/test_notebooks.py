@@ -1,5 +1,6 @@
 """Every notebook executes headless under papermill at the smoke preset; notebooks hold no outputs
 and exactly one parameters cell; unknown parameters are refused."""
+
 import json
 
 import nbformat

@@ -1,20 +1,23 @@
 """Data preparation: a study's spec becomes artifacts before any training, and a run's id names the
 data and tokenizer it trains on, so regenerated data never reuses runs trained on the old data."""
+
 from dataclasses import replace
 
 import pytest
 
 from agentscaling import prepare, presets
-from agentscaling.errors import DataIntegrityError
+from agentscaling.data.arena.generate import generate_arena_dataset
+from agentscaling.data.dataset import write_dataset
+from agentscaling.errors import DataIntegrityError, UserError
 from agentscaling.store import RunStore
-from agentscaling.studies import PreparedData, get_study
-from agentscaling.sweep import open_size_run
+from agentscaling.studies import DatasetDir, PreparedData, get_study, on_dataset
+from agentscaling.sweep import open_size_run, sweep_studies
 from agentscaling.tasks import build_task
 
 
 def _reseeded(study, seed):
-    arena = replace(study.data.arena, seed=seed)
-    return replace(study, data=replace(study.data, arena=arena))
+    arena = replace(study.data.dataset, seed=seed)
+    return replace(study, data=replace(study.data, dataset=arena))
 
 
 def test_regenerated_data_gives_a_new_run_id(tmp_path):
@@ -40,8 +43,10 @@ def test_a_retrained_tokenizer_gives_a_new_run_id():
     a = study.run_config(size, {"dataset": "d" * 64, "tokenizer": "t" * 64})
     b = study.run_config(size, {"dataset": "d" * 64, "tokenizer": "u" * 64})
     store = RunStore("/nonexistent")
-    assert store.open_run(study.name, a, size.label, create=False).id != store.open_run(
-        study.name, b, size.label, create=False).id
+    assert (
+        store.open_run(study.name, a, size.label, create=False).id
+        != store.open_run(study.name, b, size.label, create=False).id
+    )
 
 
 def test_a_task_refuses_data_that_changed_since_it_was_prepared():
@@ -61,7 +66,24 @@ def test_presets_are_data_that_every_study_reads():
     for name in presets.NAMES:
         p = presets.get(name)
         st = get_study("wm-token-64", p)
-        assert st.precision == p.precision and st.data.tokenizer == p.tokenizer and st.data.arena == p.data.arena
+        assert st.precision == p.precision and st.data.tokenizer == p.tokenizer and st.data.dataset == p.data.arena
         assert get_study("wm-token-64", name) == st
-    with pytest.raises(Exception, match="unknown preset"):
+    with pytest.raises(UserError, match="unknown preset"):
         presets.get("huge")
+
+
+def test_a_study_on_a_dataset_of_your_own(tmp_path):
+    """Any trajectory dataset in the shard format plugs into a built-in study (same action layout)."""
+    mine = generate_arena_dataset(tmp_path / "mine", 800, size=32, episode_steps=10)
+    base = get_study("wm-tpf-16-s0", "smoke")
+    study = on_dataset(base, mine.root).with_sizes([base.sizes[0].label])
+    assert study.name == "wm-tpf-16-s0@mine" and study.data.dataset == DatasetDir(str(mine.root.resolve()))
+    prepared = prepare.prepare(study)
+    assert prepared.hashes["dataset"] == mine.hash and prepared.dataset == str(mine.root.resolve())
+    (result,) = sweep_studies([study], tmp_path / "store", prepared={study.name: prepared})
+    assert result["status"] == "done", result
+    other = write_dataset(
+        tmp_path / "other", [(mine.frames(0)[:5], mine.actions(0)[:5, :3], {"match": 0})], action_nvec=(2, 2, 11)
+    )
+    with pytest.raises(UserError, match="predicts the arena's controller"):
+        on_dataset(base, other.root)

@@ -1,5 +1,6 @@
 """A sweep killed with SIGKILL mid-run and started again finishes every run once, reuses finished
 runs, resumes the partial one from its checkpoint, and leaves no half-written file."""
+
 import concurrent.futures as cf
 import json
 import os
@@ -10,9 +11,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from agentscaling.store import RunStore, load_runs, run_summaries
+from agentscaling.store import RunStore, load_runs
 from agentscaling.studies import get_study
 from agentscaling.sweep import sweep_studies
 from agentscaling.sweep.cost import lpt_order, makespan
@@ -21,8 +21,7 @@ STUDY = "lm-shakespeare-dense"
 
 
 def cli(*args, env=None, **kw):
-    return subprocess.run([sys.executable, "-m", "agentscaling", *args], capture_output=True, text=True,
-                          env=env, **kw)
+    return subprocess.run([sys.executable, "-m", "agentscaling", *args], capture_output=True, text=True, env=env, **kw)
 
 
 def _env(root):
@@ -33,9 +32,23 @@ def _env(root):
 def test_sigkill_mid_sweep_then_resume(tmp_path, project_root):
     store = tmp_path / "store"
     env = _env(project_root)
-    proc = subprocess.Popen([sys.executable, "-m", "agentscaling", "sweep", STUDY, "--preset", "smoke",
-                             "--store", str(store), "--no-progress"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "agentscaling",
+            "sweep",
+            STUDY,
+            "--preset",
+            "smoke",
+            "--store",
+            str(store),
+            "--no-progress",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     # wait until one run is done and a later one has written a checkpoint, then kill -9
     deadline = time.time() + 120
     victim = None
@@ -106,11 +119,13 @@ def test_runs_json_and_load_runs(tmp_path, project_root):
 
 
 def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
-    for args in (["sweep", "no-such-study", "--preset", "smoke"],
-                 ["sweep", STUDY, "--preset", "huge"],
-                 ["sweep", STUDY, "--preset", "smoke", "--sizes", "7T", "--store", str(tmp_path)],
-                 ["reproduce", "--preset", "smoke", "--notebooks", "99_nothing", "--out", str(tmp_path)],
-                 ["runs", "--store", str(tmp_path / "nonexistent"), "--json"]):
+    for args in (
+        ["sweep", "no-such-study", "--preset", "smoke"],
+        ["sweep", STUDY, "--preset", "huge"],
+        ["sweep", STUDY, "--preset", "smoke", "--sizes", "7T", "--store", str(tmp_path)],
+        ["reproduce", "--preset", "smoke", "--notebooks", "99_nothing", "--out", str(tmp_path)],
+        ["runs", "--store", str(tmp_path / "nonexistent"), "--json"],
+    ):
         res = cli(*args)
         assert res.returncode == 2, (args, res.stdout, res.stderr)
         lines = [ln for ln in res.stderr.strip().splitlines() if ln]
@@ -120,6 +135,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
 def test_several_studies_share_one_pool_longest_runs_first(tmp_path):
     """sweep_studies hands every run of every study to the executor at once, longest first (LPT), and
     reports them back in study and size order; a failed run is reported, not raised."""
+
     class Recorder:  # a pool stand-in: records the submission order, trains nothing
         def __init__(self):
             self.submitted = []
@@ -134,8 +150,11 @@ def test_several_studies_share_one_pool_longest_runs_first(tmp_path):
             return fut
 
     studies = [get_study("lm-shakespeare-dense", "smoke"), get_study("lm-shakespeare-sparse", "smoke")]
-    cost = {(st.name, z.label): float(z.flops) * (3.0 if st.name.endswith("sparse") else 1.0)
-            for st in studies for z in st.sizes}
+    cost = {
+        (st.name, z.label): float(z.flops) * (3.0 if st.name.endswith("sparse") else 1.0)
+        for st in studies
+        for z in st.sizes
+    }
     ex = Recorder()
     res = sweep_studies(studies, tmp_path, executor=ex, cost=lambda st, z: cost[(st.name, z.label)])
     assert ex.submitted == sorted(cost, key=lambda k: -cost[k])

@@ -1,4 +1,5 @@
 """Text-data layer of the language ablations: corpora, tokenizers, split-by-book, cache integrity."""
+
 from __future__ import annotations
 
 import json
@@ -190,7 +191,7 @@ def test_gpt2_tokenizer_is_gpt2():
 def test_gpt2_chunked_encode_equals_one_shot_on_a_books_slice(books):
     whole = books[0]
     boundary = text._read_manifest()[20]["char_offset"]  # includes a book boundary
-    s = whole[boundary - 150_000: boundary + 150_000]
+    s = whole[boundary - 150_000 : boundary + 150_000]
     pieces = list(bpe.safe_chunks(s, 2_000))
     assert "".join(pieces) == s and len(pieces) > 100
     chunked = bpe.encode_chunked(s, bpe.gpt2_encode_batch, chunk_chars=2_000)
@@ -225,11 +226,11 @@ def test_books_split_is_by_book(cache, books):
     assert (train, val) == (train_text, val_text)
     assert len(train) + len(val) == len(whole) == 35_670_123
     for r in rows:  # every book lies wholly in exactly one split: the one the rule names
-        book = whole[r["char_offset"]: r["char_offset"] + r["chars_kept"]]
+        book = whole[r["char_offset"] : r["char_offset"] + r["chars_kept"]]
         home, other = (val, train) if split_of[r["order"]] == "val" else (train, val)
         assert book in home
         for a in range(0, len(book) - 400, max(1, len(book) // 5)):
-            assert book[a:a + 400] not in other, (r["title"], a)
+            assert book[a : a + 400] not in other, (r["title"], a)
     assert c.info["split"]["n_val_books"] == 5 and c.info["split"]["n_train_books"] == 59
     assert c.info["split"]["n_train_chars"] == len(train_text)
 
@@ -241,12 +242,14 @@ def test_books_char_vocabulary_and_round_trip(cache, books):
     assert (len(c.train), len(c.val)) == (len(train_text), len(val_text))
     assert c.decode(c.val) == val_text
     a = len(train_text) // 2
-    assert c.decode(c.train[a:a + 20_000]) == train_text[a:a + 20_000]
+    assert c.decode(c.train[a : a + 20_000]) == train_text[a : a + 20_000]
     assert c.info["source"]["text_sha256"] == text.BOOKS_TXT_SHA256
 
 
-@pytest.mark.skipif(not os.environ.get("AGENTSCALING_FULL_TEXT_TESTS"),
-                    reason="full books GPT-2 encode (14-30 s on 2 shared cores); set AGENTSCALING_FULL_TEXT_TESTS=1")
+@pytest.mark.skipif(
+    not os.environ.get("AGENTSCALING_FULL_TEXT_TESTS"),
+    reason="full books GPT-2 encode (14-30 s on 2 shared cores); set AGENTSCALING_FULL_TEXT_TESTS=1",
+)
 def test_books_gpt2_full_corpus(cache, books):
     whole, train_text, val_text, _ = books
     c = load_corpus("books", "gpt2", cache_dir=cache)

@@ -1,5 +1,6 @@
 """Frame tokenizers: encode/decode stability, the token cache (round trip, counts, corruption),
 action tokens, sequence layout and masks, resumable training, the CLI."""
+
 import json
 import warnings
 
@@ -9,8 +10,17 @@ import torch
 
 from agentscaling import presets
 from agentscaling.errors import DataIntegrityError, UserError
-from agentscaling.tokenize import (ActionTokenizer, CacheInvalid, SequenceBuilder, VQConfig, VQVAE, encode_dataset,
-                                   load_tokenizer, open_cache, train_tokenizer)
+from agentscaling.tokenize import (
+    VQVAE,
+    ActionTokenizer,
+    CacheInvalid,
+    SequenceBuilder,
+    VQConfig,
+    encode_dataset,
+    load_tokenizer,
+    open_cache,
+    train_tokenizer,
+)
 from agentscaling.tokenize.synthetic import SyntheticDataset
 
 SMOKE_TOKENIZER = presets.SMOKE.tokenizer
@@ -35,7 +45,9 @@ def ds():
 @pytest.fixture(scope="module")
 def tok(ds, tmp_path_factory):
     store = tmp_path_factory.mktemp("store")
-    return train_tokenizer(ds, 16, settings=SMOKE_TOKENIZER, store=store, steps=STABLE_STEPS, batch_size=32, codebook_size=64)
+    return train_tokenizer(
+        ds, 16, settings=SMOKE_TOKENIZER, store=store, steps=STABLE_STEPS, batch_size=32, codebook_size=64
+    )
 
 
 # -- model ------------------------------------------------------------------------------------------
@@ -68,7 +80,7 @@ def test_encode_decode_encode_is_stable(tok, ds):
     r2 = tok.decode(c2)
     agree = (c1 == c2).mean()
     p = np.bincount(c1.ravel(), minlength=tok.codebook_size) / c1.size
-    chance = float((p ** 2).sum())
+    chance = float((p**2).sum())
     assert agree >= REENCODE_MIN, f"only {agree:.2f} of codes survive encode→decode→encode"
     assert agree >= 4 * chance, (agree, chance)
     assert psnr_uint8(r2, r1) >= psnr_uint8(r1, frames) + CONTRACTION_DB
@@ -109,8 +121,15 @@ def test_tokenizer_checkpoint_loads_weights_only_and_hash_is_of_the_file(tok, tm
 
 
 def test_done_run_is_loaded_not_retrained(tok, ds):
-    again = train_tokenizer(ds, 16, settings=SMOKE_TOKENIZER, store=tok.path.parent.parent, steps=STABLE_STEPS,
-                            batch_size=32, codebook_size=64)
+    again = train_tokenizer(
+        ds,
+        16,
+        settings=SMOKE_TOKENIZER,
+        store=tok.path.parent.parent,
+        steps=STABLE_STEPS,
+        batch_size=32,
+        codebook_size=64,
+    )
     assert again.hash == tok.hash and again.path == tok.path
 
 
@@ -282,8 +301,15 @@ def test_resumed_training_equals_uninterrupted(ds, tmp_path, monkeypatch):
 
     # a fast-decaying EMA makes codes die and be re-seeded (randomly) after the crash too, so the
     # quantizer's randomness must be resumed exactly as well
-    kw = dict(settings=SMOKE_TOKENIZER, steps=16, warmup_steps=2, batch_size=8, codebook_size=32, eval_frames=32,
-              ema_decay=0.5)
+    kw = dict(
+        settings=SMOKE_TOKENIZER,
+        steps=16,
+        warmup_steps=2,
+        batch_size=8,
+        codebook_size=32,
+        eval_frames=32,
+        ema_decay=0.5,
+    )
     full = train_tokenizer(ds, 16, store=tmp_path / "a", **kw)
 
     real = train_vq.make_batch_fn
@@ -326,8 +352,24 @@ def test_cli_train_eval_encode(disk_dataset, tmp_path, capsys):
     from agentscaling.cli import main
 
     data = str(disk_dataset.root)
-    rc = main(["tokenizer", "train", "--data", data, "--tokens-per-frame", "16", "--preset", "smoke",
-               "--out", str(tmp_path / "store"), "--steps", "10", "--no-progress", "--json"])
+    rc = main(
+        [
+            "tokenizer",
+            "train",
+            "--data",
+            data,
+            "--tokens-per-frame",
+            "16",
+            "--preset",
+            "smoke",
+            "--out",
+            str(tmp_path / "store"),
+            "--steps",
+            "10",
+            "--no-progress",
+            "--json",
+        ]
+    )
     assert rc == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["tokens_per_frame"] == 16 and 0 < out["usage"] <= 1 and out["psnr"] > 0
@@ -335,8 +377,12 @@ def test_cli_train_eval_encode(disk_dataset, tmp_path, capsys):
     assert main(["tokenizer", "eval", tdir, "--data", data, "--json", "--max-frames", "50"]) == 0
     ev = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert ev["hash"] == out["hash"] and ev["n_frames"] == 50 and ev["split"] == "val"
-    assert main(["tokenizer", "encode", tdir, "--data", data, "--cache-dir", str(tmp_path / "c"),
-                 "--no-progress", "--json"]) == 0
+    assert (
+        main(
+            ["tokenizer", "encode", tdir, "--data", data, "--cache-dir", str(tmp_path / "c"), "--no-progress", "--json"]
+        )
+        == 0
+    )
     enc = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert enc["frames"] == disk_dataset.manifest["n_frames"] == 800
     # bad input: one line on stderr, exit status 2
@@ -354,8 +400,24 @@ def test_a_dataset_of_one_match_holds_out_a_trajectory(tmp_path, capsys):
     from agentscaling.data.dataset import TrajectoryDataset
 
     out = tmp_path / "one-match"
-    assert main(["data", "arena", "--frames", "80", "--out", str(out), "--size", "32", "--episode-steps", "10",
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "data",
+                "arena",
+                "--frames",
+                "80",
+                "--out",
+                str(out),
+                "--size",
+                "32",
+                "--episode-steps",
+                "10",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert "a val split needs 2 matches (--frames 160)" in capsys.readouterr().out
     ds = TrajectoryDataset(out)
     assert not ds.split_ids("val") and len(ds.split_ids("train")) == 8

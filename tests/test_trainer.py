@@ -1,5 +1,4 @@
 """The generic trainer: determinism, exact resume, divergence, schedules."""
-import math
 
 import numpy as np
 import pytest
@@ -29,8 +28,17 @@ def run_train(steps=40, seed=0, run=None, lr=3e-3, bf=batch_fn, **kw):
     model = make_model(seed)
     cfg = TrainConfig(lr=lr, steps=steps, warmup_steps=4, seed=seed, n_log=10, **kw)
     n = sum(p.numel() for p in model.parameters())
-    return train(model, masked_next_token_loss, bf, cfg, run=run, inputs_per_batch=B * T, n_params=n,
-                 flops_per_input_attn=6.0 * n + 12 * 1 * 16 * T, epoch_inputs=1000)
+    return train(
+        model,
+        masked_next_token_loss,
+        bf,
+        cfg,
+        run=run,
+        inputs_per_batch=B * T,
+        n_params=n,
+        flops_per_input_attn=6.0 * n + 12 * 1 * 16 * T,
+        epoch_inputs=1000,
+    )
 
 
 def test_equal_seeds_give_identical_curves_and_different_seeds_differ():
@@ -106,7 +114,7 @@ def test_schedules():
         TrainConfig(lr=1e-3, steps=10, schedule="linear")
 
 
-@pytest.mark.parametrize("rows", [37, 64])   # a last chunk shorter than the others, and whole chunks
+@pytest.mark.parametrize("rows", [37, 64])  # a last chunk shorter than the others, and whole chunks
 def test_chunked_head_cross_entropy_equals_the_plain_loss_and_gradients(rows):
     """The cache-friendly fused head + CE (used on CPU for big vocabularies) is the same function."""
     from agentscaling.model.gpt import FUSED_CE_MIN_VOCAB, chunked_linear_cross_entropy, head_cross_entropy
@@ -117,14 +125,14 @@ def test_chunked_head_cross_entropy_equals_the_plain_loss_and_gradients(rows):
     y = torch.randint(0, V, (rows,), generator=g)
     ref_h, ref_w = h0.clone().requires_grad_(), w0.clone().requires_grad_()
     ref = torch.nn.functional.cross_entropy(ref_h @ ref_w.t(), y)
-    (2.5 * ref).backward()                                  # a non-unit upstream gradient
+    (2.5 * ref).backward()  # a non-unit upstream gradient
     h, w = h0.clone().requires_grad_(), w0.clone().requires_grad_()
     out = chunked_linear_cross_entropy(h, w, y, chunk=16)
     (2.5 * out).backward()
     assert abs(out.item() - ref.item()) < 1e-5
     torch.testing.assert_close(h.grad, ref_h.grad, rtol=1e-4, atol=1e-7)
     torch.testing.assert_close(w.grad, ref_w.grad, rtol=1e-4, atol=1e-7)
-    with torch.no_grad():                                   # the evaluation path (no gradients formed)
+    with torch.no_grad():  # the evaluation path (no gradients formed)
         assert abs(chunked_linear_cross_entropy(h0, w0, y).item() - ref.item()) < 1e-5
     # head_cross_entropy routes a big-vocabulary GPT through it, with the same value as the plain head
     model = GPT(GPTConfig(vocab_size=V, context=8, n_layer=1, n_head=2, n_embd=d))
@@ -137,7 +145,7 @@ def test_chunked_head_cross_entropy_equals_the_plain_loss_and_gradients(rows):
 def test_blocks_fused_residual_projection_is_the_plain_residual(bias):
     """Block's fp32 CPU path (one GEMM accumulating into x + bias) computes x + proj(h): same loss and
     gradients as the plain expression, and bf16 autocast takes the plain path."""
-    import agentscaling.model.gpt as G
+    import agentscaling.model.gpt as gpt_module
 
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=65, context=16, n_layer=2, n_head=4, n_embd=32, bias=bias))
@@ -146,7 +154,7 @@ def test_blocks_fused_residual_projection_is_the_plain_residual(bias):
 
     def loss_and_grads():
         model.zero_grad()
-        loss = G.masked_next_token_loss(model, batch)
+        loss = gpt_module.masked_next_token_loss(model, batch)
         loss.backward()
         return loss.item(), [p.grad.clone() for p in model.parameters()]
 
@@ -156,14 +164,14 @@ def test_blocks_fused_residual_projection_is_the_plain_residual(bias):
         x = x + self.attn(self.ln1(x))
         return x + self.mlp(self.ln2(x))
 
-    orig = G.Block.forward
+    orig = gpt_module.Block.forward
     try:
-        G.Block.forward = plain
+        gpt_module.Block.forward = plain
         ref, ref_g = loss_and_grads()
     finally:
-        G.Block.forward = orig
+        gpt_module.Block.forward = orig
     assert abs(fused - ref) < 1e-6
     for a, b in zip(fused_g, ref_g):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
-    with torch.autocast("cpu", dtype=torch.bfloat16):      # mixed dtypes must not reach the in-place GEMM
-        assert abs(G.masked_next_token_loss(model, batch).item() - ref) < 0.05
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # mixed dtypes must not reach the in-place GEMM
+        assert abs(gpt_module.masked_next_token_loss(model, batch).item() - ref) < 0.05

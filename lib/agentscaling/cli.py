@@ -1,5 +1,6 @@
 """The `agentscaling` command. Each area registers its own sub-commands (a `register(subparsers)`
 function in its `cli` module); bad input exits with status 2 and a one-line error."""
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@ leaves out learned position embeddings (nanoGPT's `get_num_params`), so that is 
 D counts every transformer input, supervised or not; C = 6·N·D. We also record the non-embedding
 count, the count with position embeddings, and the PaLM-style compute that adds attention:
 per input 6·N + 12·L·d·T, with T the context length (d = heads × head size)."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -17,8 +18,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CONVENTIONS = {
     "N": "paper: all trainable parameters incl. the token embedding (tied head counted once), "
-         "excluding learned position embeddings (nanoGPT get_num_params); extra trainable modules "
-         "(e.g. BC-CNN's encoder) are included",
+    "excluding learned position embeddings (nanoGPT get_num_params); extra trainable modules "
+    "(e.g. BC-CNN's encoder) are included",
     "N_total": "every trainable parameter, position embeddings included",
     "N_nonembedding": "N minus the token embedding (Kaplan's convention)",
     "D": "all transformer inputs seen in training (tokens, or frames for BC-CNN), supervised or not",
@@ -32,7 +33,7 @@ def count_params_shape(shape: "ModelShape", vocab_size: int, context: int, bias:
     """Exact parameter counts of agentscaling.model.GPT for a shape, without building it."""
     L, d = shape.n_layer, shape.n_embd
     per_layer = 12 * d * d + (13 * d if bias else 4 * d)  # qkv, proj, fc, proj weights (+biases) + 2 LayerNorms
-    blocks = L * per_layer + (2 * d if bias else d)       # + final LayerNorm
+    blocks = L * per_layer + (2 * d if bias else d)  # + final LayerNorm
     wte, wpe = vocab_size * d, context * d
     return {
         "N": blocks + wte,
@@ -43,8 +44,11 @@ def count_params_shape(shape: "ModelShape", vocab_size: int, context: int, bias:
     }
 
 
-def count_params_module(model: "nn.Module", position_params: tuple[str, ...] = ("wpe.weight",),
-                        token_params: tuple[str, ...] = ("wte.weight",)) -> dict[str, int]:
+def count_params_module(
+    model: "nn.Module",
+    position_params: tuple[str, ...] = ("wpe.weight",),
+    token_params: tuple[str, ...] = ("wte.weight",),
+) -> dict[str, int]:
     """Counts from a live module (shared/tied tensors counted once), under the same conventions."""
     seen: set[int] = set()
     total = pos = tok = 0
@@ -57,12 +61,13 @@ def count_params_module(model: "nn.Module", position_params: tuple[str, ...] = (
             pos += p.numel()
         if any(name.endswith(s) for s in token_params):
             tok += p.numel()
-    return {"N": total - pos, "N_total": total, "N_nonembedding": total - pos - tok,
-            "token_embedding": tok, "position_embedding": pos}
-
-
-def flops_6nd(n_params: float, n_inputs: float) -> float:
-    return 6.0 * n_params * n_inputs
+    return {
+        "N": total - pos,
+        "N_total": total,
+        "N_nonembedding": total - pos - tok,
+        "token_embedding": tok,
+        "position_embedding": pos,
+    }
 
 
 def flops_per_input_attn(n_params: float, n_layer: int, n_embd: int, context: int) -> float:

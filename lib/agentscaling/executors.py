@@ -3,6 +3,7 @@
 
 On 2 cores two 1-thread workers beat one 2-thread process, and a 2-thread torch job that shares its
 cores with anything else slows down 4-10x (../shared/docs/machine.md), so pool workers set one thread."""
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -40,8 +41,12 @@ def _init_worker(threads: int) -> None:
 
 def process_pool(workers: int, threads_per_worker: int = 1) -> cf.ProcessPoolExecutor:
     """A local pool of spawned processes, each with `threads_per_worker` torch threads."""
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                  initializer=_init_worker, initargs=(threads_per_worker,))
+    return cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=mp.get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(threads_per_worker,),
+    )
 
 
 @contextlib.contextmanager
@@ -57,7 +62,7 @@ def worker_pool(workers: int) -> Iterator[Executor]:
 
 
 def resolve_device(device: str = "auto") -> str:
-    """"auto" -> "cuda" when a GPU is visible, else "cpu"; a named device must be usable here."""
+    """ "auto" -> "cuda" when a GPU is visible, else "cpu"; a named device must be usable here."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     try:
@@ -65,8 +70,10 @@ def resolve_device(device: str = "auto") -> str:
     except (RuntimeError, TypeError) as e:
         raise UserError(f"unknown device {device!r}: {e}") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {device!r} is not available here (no CUDA GPU is visible); pass --device cpu "
-                        "to run on the CPU anyway")
+        raise UserError(
+            f"device {device!r} is not available here (no CUDA GPU is visible); pass --device cpu "
+            "to run on the CPU anyway"
+        )
     if dev.type not in ("cpu", "cuda", "mps"):
         raise UserError(f"unsupported device {device!r}")
     return device

@@ -1,6 +1,7 @@
 """Atomic writes, hashing and cross-process locks. Every file the project writes goes through here: write
 to a temporary file in the same directory, fsync, then rename over the target, so a kill never leaves half
 a file; a cache that several processes may build at once is built under `file_lock`."""
+
 from __future__ import annotations
 
 import contextlib

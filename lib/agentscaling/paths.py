@@ -6,6 +6,7 @@
     $AGENTSCALING_RUNS     run stores, one per preset (default runs/); $AGENTSCALING_STORE names one store for all
 
 The tests point the generated directories at a temporary directory, so they never write into a checkout."""
+
 from __future__ import annotations
 
 import os

@@ -1,8 +1,10 @@
 """Data preparation: a study's typed data spec becomes artifacts on disk before any training.
 
     TextData   ──► the tokenized corpus cache (agentscaling.data.text)
-    TokenData  ──► arena dataset ──► frame tokenizer (trained once, frozen) ──► verified token cache
-    FrameData  ──► arena dataset rendered at the CNN's frame size (read straight from its shards)
+    TokenData  ──► dataset ──► frame tokenizer (trained once, frozen) ──► verified token cache
+    FrameData  ──► dataset at the CNN's frame size (read straight from its shards)
+
+A dataset is generated arena data (an ArenaSpec) or a directory of your own (a DatasetDir).
 
 `prepare(study)` makes (or finds) them and returns a `PreparedData`: the paths a training task opens
 and the hashes that enter each run's id. The sweep and the notebooks call it in the parent process,
@@ -14,6 +16,7 @@ them); tokenizers are runs of the store at <data>/tokenizers/; token caches at <
 keyed by dataset and tokenizer hash. Every stage holds a file lock, so parallel callers wait for
 one another instead of duplicating work, and records its wall time when it actually ran
 (`stage_timings`)."""
+
 from __future__ import annotations
 
 import time
@@ -31,7 +34,8 @@ from .executors import worker_pool
 from .io import atomic_write_json, file_lock, read_json, sha256_file
 from .presets import ArenaSpec
 from .store import RunStore
-from .studies import FrameData, PreparedData, Study, TextData, TokenData
+from .studies import DatasetDir, FrameData, PreparedData, Study, TextData, TokenData
+from .studies.data import Frames
 from .tokenize.cache import CacheInvalid, TokenCache, cache_key, default_cache_dir, encode_dataset, open_cache
 from .tokenize.train_vq import open_tokenizer_run, train_tokenizer
 from .tokenize.vqvae import TOKENIZER_FILE, FrameTokenizer, load_tokenizer
@@ -51,8 +55,13 @@ def _record(data: str, stage: str, wall_s: float, **info: Any) -> None:
     path = _prepare_dir() / "timings.json"
     with _lock("timings"):
         table = read_json(path) if path.exists() else {}
-        table[f"{data}: {stage}"] = {"data": data, "stage": stage, "wall_s": round(wall_s, 2),
-                                     "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), **info}
+        table[f"{data}: {stage}"] = {
+            "data": data,
+            "stage": stage,
+            "wall_s": round(wall_s, 2),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            **info,
+        }
         atomic_write_json(path, table)
 
 
@@ -61,7 +70,7 @@ def stage_timings(studies: Iterable[Study] | None = None) -> pd.DataFrame:
     path = _prepare_dir() / "timings.json"
     rows = list((read_json(path) if path.exists() else {}).values())
     if studies is not None:
-        wanted = {st.data.arena.dirname for st in studies if not isinstance(st.data, TextData)}
+        wanted = {st.data.dataset.dirname for st in studies if not isinstance(st.data, TextData)}
         rows = [r for r in rows if r["data"] in wanted]
     cols = ["data", "stage", "wall_s", "finished"]
     return pd.DataFrame(rows, columns=cols + sorted({c for r in rows for c in r} - set(cols)))
@@ -74,6 +83,17 @@ def arena_path(spec: ArenaSpec) -> Path:
     return paths.DATA_DIR / "arena" / spec.dirname
 
 
+def dataset_path(spec: Frames) -> Path:
+    return Path(spec.path) if isinstance(spec, DatasetDir) else arena_path(spec)
+
+
+def open_dataset(spec: Frames, workers: int = 1, progress: bool = False) -> TrajectoryDataset:
+    """The dataset of a spec: generated arena data (made first when needed), or a directory of your own."""
+    if isinstance(spec, DatasetDir):
+        return TrajectoryDataset(spec.path)
+    return arena_dataset(spec, workers, progress)
+
+
 def arena_dataset(spec: ArenaSpec, workers: int = 1, progress: bool = False) -> TrajectoryDataset:
     """The arena dataset of this spec, generated (or extended) first when it is not there yet."""
     path = arena_path(spec)
@@ -83,8 +103,15 @@ def arena_dataset(spec: ArenaSpec, workers: int = 1, progress: bool = False) -> 
             if ds.n_frames >= spec.frames:
                 return ds
         t0 = time.perf_counter()
-        ds = generate_arena_dataset(path, spec.frames, size=spec.size, seed=spec.seed, workers=workers,
-                                    episode_steps=spec.episode_steps, progress=progress)
+        ds = generate_arena_dataset(
+            path,
+            spec.frames,
+            size=spec.size,
+            seed=spec.seed,
+            workers=workers,
+            episode_steps=spec.episode_steps,
+            progress=progress,
+        )
         _record(spec.dirname, "generate", time.perf_counter() - t0, frames=ds.n_frames, path=str(path))
         return ds
 
@@ -102,11 +129,13 @@ def tokenizer(spec: TokenData, dataset: TrajectoryDataset, progress: bool = Fals
     with _lock(f"tokenizer-{run.id}"):
         t0 = time.perf_counter()
         was_done = run.status == "done" and (run.path / TOKENIZER_FILE).exists()
-        tok = train_tokenizer(dataset, spec.tokens_per_frame, spec.tokenizer, tokenizer_store(), spec.tokenizer_seed,
-                              progress=progress)
+        tok = train_tokenizer(
+            dataset, spec.tokens_per_frame, spec.tokenizer, tokenizer_store(), spec.tokenizer_seed, progress=progress
+        )
         if not was_done:
-            _record(spec.arena.dirname, f"tokenizer {spec.tokens_per_frame}", time.perf_counter() - t0,
-                    path=str(run.path))
+            _record(
+                spec.dataset.dirname, f"tokenizer {spec.tokens_per_frame}", time.perf_counter() - t0, path=str(run.path)
+            )
         return tok
 
 
@@ -114,8 +143,9 @@ def _train_tokenizer_in_worker(spec: TokenData, root: str) -> str:
     return str(tokenizer(spec, TrajectoryDataset(root)).path)
 
 
-def tokenizers(specs: Sequence[TokenData], dataset: TrajectoryDataset, workers: int = 1,
-               progress: bool = False) -> dict[int, FrameTokenizer]:
+def tokenizers(
+    specs: Sequence[TokenData], dataset: TrajectoryDataset, workers: int = 1, progress: bool = False
+) -> dict[int, FrameTokenizer]:
     """The tokenizers of several levels of one dataset; missing ones train side by side in `workers`
     1-thread processes, most tokens per frame first (the longest first)."""
     todo = sorted({s for s in specs if not _tokenizer_done(s, dataset)}, key=lambda s: -s.tokens_per_frame)
@@ -140,8 +170,13 @@ def token_cache(spec: TokenData, dataset: TrajectoryDataset, tok: FrameTokenizer
         except CacheInvalid:
             t0 = time.perf_counter()
             cache = encode_dataset(dataset, tok, progress=progress)
-            _record(spec.arena.dirname, f"encode {spec.tokens_per_frame}", time.perf_counter() - t0,
-                    frames=cache.n_frames, path=str(cache.path))
+            _record(
+                spec.dataset.dirname,
+                f"encode {spec.tokens_per_frame}",
+                time.perf_counter() - t0,
+                frames=cache.n_frames,
+                path=str(cache.path),
+            )
             return cache
 
 
@@ -149,10 +184,18 @@ def token_cache(spec: TokenData, dataset: TrajectoryDataset, tok: FrameTokenizer
 # a study's data
 # ------------------------------------------------------------------------------------------------
 def _prepared_tokens(spec: TokenData, ds: TrajectoryDataset, tok: FrameTokenizer, cache: TokenCache) -> PreparedData:
-    return PreparedData(spec=spec, hashes={"dataset": ds.hash, "tokenizer": tok.hash}, dataset=str(ds.root),
-                        tokenizer=str(tok.path), token_cache=str(cache.path),
-                        info={"tokens_per_frame": spec.tokens_per_frame, "codebook_size": cache.codebook_size,
-                              "n_frames": cache.n_frames})
+    return PreparedData(
+        spec=spec,
+        hashes={"dataset": ds.hash, "tokenizer": tok.hash},
+        dataset=str(ds.root),
+        tokenizer=str(tok.path),
+        token_cache=str(cache.path),
+        info={
+            "tokens_per_frame": spec.tokens_per_frame,
+            "codebook_size": cache.codebook_size,
+            "n_frames": cache.n_frames,
+        },
+    )
 
 
 def prepare(study: Study, workers: int = 1, progress: bool = False) -> PreparedData:
@@ -169,20 +212,27 @@ def prepare_studies(studies: Sequence[Study], workers: int = 1, progress: bool =
     for spec in specs:
         if isinstance(spec, TextData):
             corpus = load_corpus(spec.corpus, spec.tokenizer, progress=progress)
-            made[spec] = PreparedData(spec=spec, hashes={"corpus": corpus.info["cache"]["key"]},
-                                      info={"corpus": f"{spec.corpus}/{spec.tokenizer}", "n_train": len(corpus.train)})
+            made[spec] = PreparedData(
+                spec=spec,
+                hashes={"corpus": corpus.info["cache"]["key"]},
+                info={"corpus": f"{spec.corpus}/{spec.tokenizer}", "n_train": len(corpus.train)},
+            )
         elif isinstance(spec, FrameData):
-            ds = arena_dataset(spec.arena, workers, progress)
-            made[spec] = PreparedData(spec=spec, hashes={"dataset": ds.hash}, dataset=str(ds.root),
-                                      info={"frame_shape": list(ds.frame_shape), "n_frames": ds.n_frames})
+            ds = open_dataset(spec.dataset, workers, progress)
+            made[spec] = PreparedData(
+                spec=spec,
+                hashes={"dataset": ds.hash},
+                dataset=str(ds.root),
+                info={"frame_shape": list(ds.frame_shape), "n_frames": ds.n_frames},
+            )
         elif not isinstance(spec, TokenData):
             raise UserError(f"no preparation for data of type {type(spec).__name__}")
-    by_arena: dict[ArenaSpec, list[TokenData]] = {}
+    by_dataset: dict[Frames, list[TokenData]] = {}
     for spec in specs:
         if isinstance(spec, TokenData):
-            by_arena.setdefault(spec.arena, []).append(spec)
-    for arena, level_specs in by_arena.items():
-        ds = arena_dataset(arena, workers, progress)
+            by_dataset.setdefault(spec.dataset, []).append(spec)
+    for frames, level_specs in by_dataset.items():
+        ds = open_dataset(frames, workers, progress)
         toks = tokenizers(level_specs, ds, workers, progress)
         for spec in level_specs:
             tok = toks[spec.tokens_per_frame]
@@ -196,18 +246,24 @@ def locate(study: Study) -> PreparedData | None:
     if isinstance(spec, TextData):
         key = corpus_key(spec.corpus, spec.tokenizer)
         return PreparedData(spec=spec, hashes={"corpus": key})
-    path = arena_path(spec.arena)
+    path = dataset_path(spec.dataset)
     if not (path / MANIFEST).exists():
         return None
     ds = TrajectoryDataset(path)
-    if ds.n_frames < spec.arena.frames:
+    if isinstance(spec.dataset, ArenaSpec) and ds.n_frames < spec.dataset.frames:
         return None
     if isinstance(spec, FrameData):
         return PreparedData(spec=spec, hashes={"dataset": ds.hash}, dataset=str(ds.root))
-    run, _ = open_tokenizer_run(ds, spec.tokens_per_frame, spec.tokenizer, tokenizer_store(), spec.tokenizer_seed,
-                                create=False)
+    run, _ = open_tokenizer_run(
+        ds, spec.tokens_per_frame, spec.tokenizer, tokenizer_store(), spec.tokenizer_seed, create=False
+    )
     if run.status != "done" or not (run.path / TOKENIZER_FILE).exists():
         return None
     tok_hash = sha256_file(run.path / TOKENIZER_FILE)
-    return PreparedData(spec=spec, hashes={"dataset": ds.hash, "tokenizer": tok_hash}, dataset=str(ds.root),
-                        tokenizer=str(run.path), token_cache=str(default_cache_dir() / cache_key(ds.hash, tok_hash)))
+    return PreparedData(
+        spec=spec,
+        hashes={"dataset": ds.hash, "tokenizer": tok_hash},
+        dataset=str(ds.root),
+        tokenizer=str(run.path),
+        token_cache=str(default_cache_dir() / cache_key(ds.hash, tok_hash)),
+    )

@@ -7,6 +7,7 @@
         checkpoint.pt    model + optimiser + step, for resuming (loaded with weights_only=True)
 
 Every write is atomic, so a SIGKILL at any moment leaves either the old file or the new one."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -37,8 +38,13 @@ def git_commit() -> str | None:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5)
         if out.returncode:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=PROJECT_ROOT,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
         return out.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
@@ -107,11 +113,19 @@ class Run:
 
     # -- config ------------------------------------------------------------------------------
     def write_config(self, config: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
-        atomic_write_json(self.config_path, {
-            "run_id": self.id, "study": self.study, "config": config, "config_hash": config_hash(config),
-            "counting_conventions": CONVENTIONS, "environment": environment(), "created": _now(),
-            **(extra or {}),
-        })
+        atomic_write_json(
+            self.config_path,
+            {
+                "run_id": self.id,
+                "study": self.study,
+                "config": config,
+                "config_hash": config_hash(config),
+                "counting_conventions": CONVENTIONS,
+                "environment": environment(),
+                "created": _now(),
+                **(extra or {}),
+            },
+        )
 
     def update_config(self, **fields: Any) -> None:
         """Add fields to config.json (e.g. measured quantities known only after training)."""
@@ -184,8 +198,9 @@ class RunStore:
         return sorted({r.study for r in self.runs()})
 
 
-def load_runs(store: str | os.PathLike | RunStore, study: str | None = None, statuses: tuple[str, ...] | None = None
-              ) -> pd.DataFrame:
+def load_runs(
+    store: str | os.PathLike | RunStore, study: str | None = None, statuses: tuple[str, ...] | None = None
+) -> pd.DataFrame:
     """One DataFrame, one row per logged point of every run (of one study, or all), with the run's
     identity and counts (run_id, study, size, N, ..., status) joined onto its curve."""
     store = store if isinstance(store, RunStore) else RunStore(store)
@@ -204,8 +219,13 @@ def runs_frame(runs: Iterable[Run], statuses: tuple[str, ...] | None = None) -> 
             continue
         cfg = run.read_config()
         counts = cfg.get("counts", {})
-        meta = {"run_id": run.id, "study": run.study, "status": status, "size": cfg.get("size_label", run.id),
-                **{k: v for k, v in counts.items() if isinstance(v, (int, float))}}
+        meta = {
+            "run_id": run.id,
+            "study": run.study,
+            "status": status,
+            "size": cfg.get("size_label", run.id),
+            **{k: v for k, v in counts.items() if isinstance(v, (int, float))},
+        }
         frames.append(curve.assign(**meta))
     if not frames:
         return pd.DataFrame(columns=["run_id", "study", "status", "size", "N", "D", "C", "loss"])
@@ -226,10 +246,20 @@ def summarize(run: Run) -> dict[str, Any]:
     last = curve.iloc[-1].to_dict() if not curve.empty else {}
     counts = cfg.get("counts", {})
     return {
-        "run_id": run.id, "study": run.study, "status": info["status"], "message": info.get("message", ""),
-        "size": cfg.get("size_label"), "N": counts.get("N"),
-        "D": last.get("D"), "C": last.get("C"), "C_attn": last.get("C_attn"), "step": last.get("step"),
-        "final_loss": last.get("loss"), "final_train_loss": last.get("train_loss"),
-        "final_val_loss": last.get("val_loss"), "epochs": last.get("epochs"),
-        "wall_s": last.get("wall_s"), "path": str(run.path),
+        "run_id": run.id,
+        "study": run.study,
+        "status": info["status"],
+        "message": info.get("message", ""),
+        "size": cfg.get("size_label"),
+        "N": counts.get("N"),
+        "D": last.get("D"),
+        "C": last.get("C"),
+        "C_attn": last.get("C_attn"),
+        "step": last.get("step"),
+        "final_loss": last.get("loss"),
+        "final_train_loss": last.get("train_loss"),
+        "final_val_loss": last.get("val_loss"),
+        "epochs": last.get("epochs"),
+        "wall_s": last.get("wall_s"),
+        "path": str(run.path),
     }

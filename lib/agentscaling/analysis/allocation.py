@@ -1,6 +1,7 @@
 """Compute-optimal sizes at fixed budgets (the paper's "2M/11M vs 27M/110M", §5.2), the compute
 BC-Token and BC-CNN spend per predicted action (§5.2, Q2), and how much C = 6·N·D undercounts
 BC-CNN's convolutions (notebook 04)."""
+
 from __future__ import annotations
 
 import math
@@ -24,8 +25,11 @@ def default_budgets(fits: Sequence[StudyFits]) -> tuple[float, float]:
     return hi / 10.0, hi
 
 
-def optimal_sizes(fits: Sequence[StudyFits], budgets: Sequence[float] | None = None,
-                  methods: Sequence[str] = ("frontier", "parametric")) -> pd.DataFrame:
+def optimal_sizes(
+    fits: Sequence[StudyFits],
+    budgets: Sequence[float] | None = None,
+    methods: Sequence[str] = ("frontier", "parametric"),
+) -> pd.DataFrame:
     """N_opt and D_opt (95 % CI) of each study at each budget, from the first available method."""
     budgets = tuple(budgets or default_budgets(fits))
     rows = []
@@ -56,7 +60,9 @@ def optimal_sizes(fits: Sequence[StudyFits], budgets: Sequence[float] | None = N
     return pd.DataFrame(rows)
 
 
-def per_action_compute(preset: str | presets.Preset, bc_token: str = "bc-token-64", bc_cnn: str = "bc-cnn") -> pd.DataFrame:
+def per_action_compute(
+    preset: str | presets.Preset, bc_token: str = "bc-token-64", bc_cnn: str = "bc-cnn"
+) -> pd.DataFrame:
     """§5.2 (Q2): forward FLOPs spent per predicted action vector (one step). BC-Token processes every
     token of a step (k + 16) to predict one action vector: ≈ (k+16)·2N; BC-CNN processes one input:
     2N by the paper's count (plus the CNN's true convolution FLOPs, which 2N ignores)."""
@@ -65,15 +71,29 @@ def per_action_compute(preset: str | presets.Preset, bc_token: str = "bc-token-6
     per_step = int(tok.data.tokens_per_frame) + ACTION_DIMS
     for z in tok.sizes:
         n = tok.counts(z)["N"]
-        rows.append({"study": bc_token, "size": z.label, "N": n, "inputs per action step": per_step,
-                     "fwd FLOPs per action (2N rule)": per_step * 2.0 * n,
-                     "fwd FLOPs per action (true)": per_step * tok.counts(z)["flops_per_input_attn"] / 3.0})
+        rows.append(
+            {
+                "study": bc_token,
+                "size": z.label,
+                "N": n,
+                "inputs per action step": per_step,
+                "fwd FLOPs per action (2N rule)": per_step * 2.0 * n,
+                "fwd FLOPs per action (true)": per_step * tok.counts(z)["flops_per_input_attn"] / 3.0,
+            }
+        )
     cnn = get_study(bc_cnn, preset)
     for z in cnn.sizes:
         c = cnn.counts(z)
-        rows.append({"study": bc_cnn, "size": z.label, "N": c["N"], "inputs per action step": 1,
-                     "fwd FLOPs per action (2N rule)": 2.0 * c["N"],
-                     "fwd FLOPs per action (true)": c["flops_per_input_true"] / 3.0})
+        rows.append(
+            {
+                "study": bc_cnn,
+                "size": z.label,
+                "N": c["N"],
+                "inputs per action step": 1,
+                "fwd FLOPs per action (2N rule)": 2.0 * c["N"],
+                "fwd FLOPs per action (true)": c["flops_per_input_true"] / 3.0,
+            }
+        )
     df = pd.DataFrame(rows)
     df["per-action FLOPs / 2N"] = df["fwd FLOPs per action (2N rule)"] / (2.0 * df["N"])
     return df
@@ -89,11 +109,21 @@ def conv_undercount(preset: str | presets.Preset, store=None, name: str = "bc-cn
     for z in st.sizes:
         c = st.counts(z)
         D = done[z.label]["D"] if z.label in done else st.steps(z) * st.tokens_per_update
-        rows.append({"size": z.label, "N": c["N"], "N_cnn": c["N_cnn"], "CNN share of N": c["N_cnn"] / c["N"],
-                     "6N per frame": 6.0 * c["N"], "CNN 6·N_cnn per frame": 6.0 * c["N_cnn"],
-                     "CNN true FLOPs per frame": c["cnn_flops_train_per_frame"],
-                     "true FLOPs per frame": c["flops_per_input_true"],
-                     "true / 6N": c["flops_per_input_true"] / (6.0 * c["N"]), "D (frames)": D,
-                     "C = 6ND": 6.0 * c["N"] * D, "C_true": c["flops_per_input_true"] * D,
-                     "from run": z.label in done})
+        rows.append(
+            {
+                "size": z.label,
+                "N": c["N"],
+                "N_cnn": c["N_cnn"],
+                "CNN share of N": c["N_cnn"] / c["N"],
+                "6N per frame": 6.0 * c["N"],
+                "CNN 6·N_cnn per frame": 6.0 * c["N_cnn"],
+                "CNN true FLOPs per frame": c["cnn_flops_train_per_frame"],
+                "true FLOPs per frame": c["flops_per_input_true"],
+                "true / 6N": c["flops_per_input_true"] / (6.0 * c["N"]),
+                "D (frames)": D,
+                "C = 6ND": 6.0 * c["N"] * D,
+                "C_true": c["flops_per_input_true"] * D,
+                "from run": z.label in done,
+            }
+        )
     return pd.DataFrame(rows)

@@ -4,6 +4,7 @@ This is the thin layer between the run store and the notebooks: it decides which
 sees (the study's current runs, finished; the warmup transient dropped), runs each fitting method with
 a bootstrap (a method that cannot be applied records why), and turns results into tables. Fitting
 itself lives in `agentscaling.fit`."""
+
 from __future__ import annotations
 
 import warnings
@@ -34,8 +35,9 @@ def bootstrap_replicates(bootstrap: int | None, preset: str | presets.Preset) ->
     return int(bootstrap) if bootstrap is not None else presets.get(preset).bootstrap
 
 
-def study_points(store, name: str, preset: str | presets.Preset, n_convention: str = "N",
-                 min_step_frac: float = 0.02) -> pd.DataFrame:
+def study_points(
+    store, name: str, preset: str | presets.Preset, n_convention: str = "N", min_step_frac: float = 0.02
+) -> pd.DataFrame:
     """Logged points of the study's finished runs, ready for fitting: only the runs of its current
     config on its current data (runs of an older config or older data in the same store are not seen).
 
@@ -69,8 +71,8 @@ class StudyFits:
     study: str
     preset: str
     n_convention: str
-    fits: dict[str, Any] = field(default_factory=dict)      # method -> fit result
-    errors: dict[str, str] = field(default_factory=dict)    # method -> why it could not be fitted
+    fits: dict[str, Any] = field(default_factory=dict)  # method -> fit result
+    errors: dict[str, str] = field(default_factory=dict)  # method -> why it could not be fitted
     compute_law: Any = None
     points: pd.DataFrame | None = None
 
@@ -80,8 +82,15 @@ class StudyFits:
         return e.value, e.lo, e.hi
 
 
-def fit_study(store, name: str, preset: str | presets.Preset, methods: Iterable[str] = METHODS,
-              bootstrap: int | None = None, n_convention: str = "N", seed: int = 0) -> StudyFits:
+def fit_study(
+    store,
+    name: str,
+    preset: str | presets.Preset,
+    methods: Iterable[str] = METHODS,
+    bootstrap: int | None = None,
+    n_convention: str = "N",
+    seed: int = 0,
+) -> StudyFits:
     """Fit one study with each method (and the frontier's loss-vs-compute law). A method that fails,
     whatever the error (too few sizes on a frontier, a degenerate optimum on tiny smoke data), is
     recorded in `errors` with its message, so a notebook goes on and says what could not be fitted.
@@ -111,18 +120,23 @@ def fit_study(store, name: str, preset: str | presets.Preset, methods: Iterable[
     return out
 
 
-def fit_studies(names: Iterable[str], preset: str | presets.Preset, store=None, bootstrap: int | None = None,
-                n_convention: str = "N", methods: Iterable[str] = METHODS) -> list[StudyFits]:
+def fit_studies(
+    names: Iterable[str],
+    preset: str | presets.Preset,
+    store=None,
+    bootstrap: int | None = None,
+    n_convention: str = "N",
+    methods: Iterable[str] = METHODS,
+) -> list[StudyFits]:
     """fit_study for each study; bootstrap=None takes the preset's replicates."""
-    return [fit_study(store, n, preset, methods=methods, bootstrap=bootstrap, n_convention=n_convention)
-            for n in names]
+    return [fit_study(store, n, preset, methods=methods, bootstrap=bootstrap, n_convention=n_convention) for n in names]
 
 
 # ------------------------------------------------------------------------------------------------
 # tables
 # ------------------------------------------------------------------------------------------------
 def fmt_ci(v, lo, hi) -> str:
-    """"0.49 [0.26, 0.65]", or the value alone when there is no interval, or "–"."""
+    """ "0.49 [0.26, 0.65]", or the value alone when there is no interval, or "–"."""
     if v is None or not np.isfinite(v):
         return "–"
     if lo is None or hi is None or not (np.isfinite(lo) and np.isfinite(hi)):
@@ -152,9 +166,20 @@ def coefficient_table(all_fits: Iterable[StudyFits]) -> pd.DataFrame:
                 fit = sf.fits[m]
                 a, alo, ahi = sf.exponent(m, "a")
                 b, blo, bhi = sf.exponent(m, "b")
-                row.update({"a": a, "a_lo": alo, "a_hi": ahi, "b": b, "b_lo": blo, "b_hi": bhi,
-                            "a (95% CI)": fmt_ci(a, alo, ahi), "b (95% CI)": fmt_ci(b, blo, bhi),
-                            "converged": bool(fit.converged), "warnings": len(fit.warnings)})
+                row.update(
+                    {
+                        "a": a,
+                        "a_lo": alo,
+                        "a_hi": ahi,
+                        "b": b,
+                        "b_lo": blo,
+                        "b_hi": bhi,
+                        "a (95% CI)": fmt_ci(a, alo, ahi),
+                        "b (95% CI)": fmt_ci(b, blo, bhi),
+                        "converged": bool(fit.converged),
+                        "warnings": len(fit.warnings),
+                    }
+                )
             else:
                 row.update({"a (95% CI)": "not fitted", "b (95% CI)": "", "note": sf.errors[m]})
             row["paper a"] = paper.get("a")
@@ -172,8 +197,11 @@ def paper_table(fits: Sequence[StudyFits]) -> pd.DataFrame:
     for sf in fits:
         p = get_study(sf.study, sf.preset).paper
         row: dict[str, Any] = {"study": sf.study, "paper's study": p.get("paper_study", "")}
-        for m, key in (("frontier", "frontier"), ("parametric", "parametric (Huber)"),
-                       ("parametric-lsq", "parametric (least squares)")):
+        for m, key in (
+            ("frontier", "frontier"),
+            ("parametric", "parametric (Huber)"),
+            ("parametric-lsq", "parametric (least squares)"),
+        ):
             if m in sf.fits:
                 a, alo, ahi = sf.exponent(m, "a")
                 b, blo, bhi = sf.exponent(m, "b")
@@ -209,9 +237,15 @@ def compute_law_table(fits: Sequence[StudyFits]) -> pd.DataFrame:
 def warnings_table(all_fits: Iterable[StudyFits]) -> pd.DataFrame:
     """Every warning any fit raised, so that a report shows what the data could not support."""
     all_fits = list(all_fits)
-    rows = [{"study": sf.study, "method": m, "warning": w}
-            for sf in all_fits for m, f in sf.fits.items() for w in f.warnings]
-    rows += [{"study": sf.study, "method": m, "warning": f"not fitted: {e}"} for sf in all_fits for m, e in sf.errors.items()]
+    rows = [
+        {"study": sf.study, "method": m, "warning": w}
+        for sf in all_fits
+        for m, f in sf.fits.items()
+        for w in f.warnings
+    ]
+    rows += [
+        {"study": sf.study, "method": m, "warning": f"not fitted: {e}"} for sf in all_fits for m, e in sf.errors.items()
+    ]
     return pd.DataFrame(rows, columns=["study", "method", "warning"])
 
 

@@ -1,5 +1,6 @@
 """The paper's learning-rate protocol (§5.4), automated: a grid on the smallest model, then each next
 size swept down from the previous size's best (notebook 03)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -29,9 +30,16 @@ def _final_loss(store: str, study, prepared) -> dict[str, tuple[str, float]]:
     return out
 
 
-def lr_search(preset: str | presets.Preset, store=None, base_name: str = "wm-token-64", n_sizes: int = 2,
-              max_tries: int = 3, workers: int | None = None, progress: bool = False,
-              device: str | None = None) -> pd.DataFrame:
+def lr_search(
+    preset: str | presets.Preset,
+    store=None,
+    base_name: str = "wm-token-64",
+    n_sizes: int = 2,
+    max_tries: int = 3,
+    workers: int | None = None,
+    progress: bool = False,
+    device: str | None = None,
+) -> pd.DataFrame:
     """The paper's LR protocol, automated: the grid of the `lr-sweep` study on the base study's smallest
     model, then for each of the next `n_sizes - 1` sizes the previous size's best LR and successive halvings
     of it (at most `max_tries`), stopping when the loss stops improving. Every run lands in the store under
@@ -46,6 +54,7 @@ def lr_search(preset: str | presets.Preset, store=None, base_name: str = "wm-tok
     shapes = [z.shape for z in sorted(base.sizes, key=lambda z: base.counts(z)["N"])][:n_sizes]
     rows: list[dict[str, Any]] = []
     with worker_pool(workers) as executor:
+
         def trial(shape, lrs):
             st = lr_sweep_study(p, shape, tuple(lrs), base_name)
             sweep(st, store, executor=executor, progress=progress, device=device, prepared={st.name: prepared})
@@ -54,8 +63,15 @@ def lr_search(preset: str | presets.Preset, store=None, base_name: str = "wm-tok
             for z in st.sizes:
                 status, loss = res.get(z.label, ("missing", float("nan")))
                 ok = status == "done" and np.isfinite(loss)
-                out.append({"shape": shape.label, "N": st.counts(z)["N"], "lr": z.lr,
-                            "status": status, "final_loss": loss if ok else float("nan")})
+                out.append(
+                    {
+                        "shape": shape.label,
+                        "N": st.counts(z)["N"],
+                        "lr": z.lr,
+                        "status": status,
+                        "final_loss": loss if ok else float("nan"),
+                    }
+                )
             return out
 
         tried = trial(shapes[0], p.ladders.lr_grid)
@@ -79,8 +95,9 @@ def lr_search(preset: str | presets.Preset, store=None, base_name: str = "wm-tok
             df.loc[g.loc[ok, "final_loss"].idxmin(), "chosen"] = True
     df["lr_rule"] = [ARENA_LR(n) for n in df["N"]]
     chosen = df[df["chosen"]][["shape", "N", "lr", "final_loss", "lr_rule"]].to_dict("records")
-    atomic_write_json(Path(store) / "lr-sweep" / "chosen.json", {"preset": p.name, "base_study": base_name,
-                                                                  "chosen": chosen})
+    atomic_write_json(
+        Path(store) / "lr-sweep" / "chosen.json", {"preset": p.name, "base_study": base_name, "chosen": chosen}
+    )
     return df
 
 

@@ -1,6 +1,7 @@
 """What notebooks/02_tokenizers.ipynb shows: one frame tokenizer per compression level, trained (or
 found) on the arena data of notebook 01 as data preparation (agentscaling.prepare), compared on the
 same held-out frames."""
+
 from __future__ import annotations
 
 import json
@@ -18,12 +19,30 @@ from ..studies import TokenData
 from ..tokenize.train_vq import EVAL_SEED, evaluate_tokenizer, heldout_pool
 
 LEVELS = (16, 64, 256)
-TABLE_COLUMNS = ["tokens_per_frame", "grid", "codebook_size", "tokens_per_step", "bits_per_frame", "psnr", "usage",
-                 "codes_used", "perplexity", "reencode_agreement", "encode_fps", "n_params", "train_wall_s"]
+TABLE_COLUMNS = [
+    "tokens_per_frame",
+    "grid",
+    "codebook_size",
+    "tokens_per_step",
+    "bits_per_frame",
+    "psnr",
+    "usage",
+    "codes_used",
+    "perplexity",
+    "reencode_agreement",
+    "encode_fps",
+    "n_params",
+    "train_wall_s",
+]
 
 
-def compare_levels(dataset: TrajectoryDataset, levels: Sequence[int], preset: str | presets.Preset,
-                   workers: int | None = None, n_examples: int = 6) -> tuple[pd.DataFrame, dict]:
+def compare_levels(
+    dataset: TrajectoryDataset,
+    levels: Sequence[int],
+    preset: str | presets.Preset,
+    workers: int | None = None,
+    n_examples: int = 6,
+) -> tuple[pd.DataFrame, dict]:
     """Train (or load) one tokenizer per level with the preset's settings and evaluate each on the same
     held-out frames.
 
@@ -34,7 +53,7 @@ def compare_levels(dataset: TrajectoryDataset, levels: Sequence[int], preset: st
     of them (keyed by k)."""
     p = presets.get(preset)
     workers = p.default_workers(resolve_device(p.device)) if workers is None else int(workers)
-    specs = [TokenData(arena=p.data.arena, tokens_per_frame=int(k), tokenizer=p.tokenizer) for k in levels]
+    specs = [TokenData(dataset=p.data.arena, tokens_per_frame=int(k), tokenizer=p.tokenizer) for k in levels]
     toks = tokenizers(specs, dataset, workers=workers)
     shown = heldout_pool(dataset).fixed_sample(n_examples, seed=EVAL_SEED + 1)
     rows, examples = [], {"original": shown}
@@ -67,6 +86,18 @@ def check_levels(table: pd.DataFrame, min_usage: float = 0.5) -> list[str]:
 
 def summary_numbers(table: pd.DataFrame) -> dict[str, Any]:
     """Per level: the numbers the notebook's summary keeps."""
-    keep = ["psnr", "usage", "codes_used", "perplexity", "codebook_size", "tokens_per_step", "bits_per_frame",
-            "reencode_agreement", "encode_fps", "n_params", "train_wall_s", "hash"]
+    keep = [
+        "psnr",
+        "usage",
+        "codes_used",
+        "perplexity",
+        "codebook_size",
+        "tokens_per_step",
+        "bits_per_frame",
+        "reencode_agreement",
+        "encode_fps",
+        "n_params",
+        "train_wall_s",
+        "hash",
+    ]
     return {str(int(r["tokens_per_frame"])): {k: r[k] for k in keep if k in r} for _, r in table.iterrows()}

@@ -1,5 +1,6 @@
 """Tokens per frame (paper App. C, Figs. 14-16): fit every (level, seed) ladder's frontier, then a
 against log10(tokens per frame) with Pearson R and bootstrap CIs (notebook 07)."""
+
 from __future__ import annotations
 
 import math
@@ -17,8 +18,9 @@ from ..studies.agents import PAPER_TPF, PAPER_TPF_FIT, tpf_name
 from .fits import StudyFits, fit_study, fmt_ci
 
 
-def tpf_names(preset: str | presets.Preset, levels: Sequence[int] | None = None,
-              seeds: Sequence[int] | None = None) -> list[str]:
+def tpf_names(
+    preset: str | presets.Preset, levels: Sequence[int] | None = None, seeds: Sequence[int] | None = None
+) -> list[str]:
     """The (level, seed) ladders of the preset (or of the given levels and seeds)."""
     ladders = presets.get(preset).ladders
     levels = levels or ladders.tpf_levels
@@ -26,8 +28,14 @@ def tpf_names(preset: str | presets.Preset, levels: Sequence[int] | None = None,
     return [tpf_name(int(k), int(s)) for k in levels for s in seeds]
 
 
-def tpf_table(preset: str | presets.Preset, store=None, levels: Sequence[int] | None = None, seeds: Sequence[int] | None = None,
-              bootstrap: int | None = None, min_models: int = MIN_FRONTIER_MODELS) -> tuple[pd.DataFrame, list[StudyFits]]:
+def tpf_table(
+    preset: str | presets.Preset,
+    store=None,
+    levels: Sequence[int] | None = None,
+    seeds: Sequence[int] | None = None,
+    bootstrap: int | None = None,
+    min_models: int = MIN_FRONTIER_MODELS,
+) -> tuple[pd.DataFrame, list[StudyFits]]:
     """Frontier a (95 % CI) of every (tokens per frame, seed) ladder; rows where no frontier could be
     fitted keep the reason. A frontier on fewer than `min_models` model sizes is a step function whose
     slope is set by where one switch falls on the grid, not by the data: its a is kept as `a_raw` but
@@ -43,11 +51,25 @@ def tpf_table(preset: str | presets.Preset, store=None, levels: Sequence[int] | 
             a, lo, hi = sf.exponent("frontier", "a")
             f = sf.fits["frontier"]
             n = len(f.models_on_frontier)
-            row.update({"a": a, "a_lo": lo, "a_hi": hi, "a (95% CI)": fmt_ci(a, lo, hi), "a_raw": a,
-                        "models on frontier": n, "warnings": len(f.warnings)})
+            row.update(
+                {
+                    "a": a,
+                    "a_lo": lo,
+                    "a_hi": hi,
+                    "a (95% CI)": fmt_ci(a, lo, hi),
+                    "a_raw": a,
+                    "models on frontier": n,
+                    "warnings": len(f.warnings),
+                }
+            )
             if n < min_models:
-                row.update({"a": float("nan"), "a (95% CI)": f"({fmt_ci(a, lo, hi)}: {n} models, not used)",
-                            "note": f"only {n} model sizes on the frontier (< {min_models}): a is a grid artifact"})
+                row.update(
+                    {
+                        "a": float("nan"),
+                        "a (95% CI)": f"({fmt_ci(a, lo, hi)}: {n} models, not used)",
+                        "note": f"only {n} model sizes on the frontier (< {min_models}): a is a grid artifact",
+                    }
+                )
         else:
             row.update({"a": float("nan"), "a (95% CI)": "not fitted", "note": sf.errors.get("frontier")})
         rows.append(row)
@@ -56,14 +78,14 @@ def tpf_table(preset: str | presets.Preset, store=None, levels: Sequence[int] | 
 
 @dataclass
 class LinearLogFit:
-    slope: float                 # change of a per decade of tokens per frame
+    slope: float  # change of a per decade of tokens per frame
     intercept: float
-    R: float                     # Pearson correlation of a with log10(tokens per frame)
+    R: float  # Pearson correlation of a with log10(tokens per frame)
     slope_lo: float
     slope_hi: float
     R_lo: float
     R_hi: float
-    p_slope_positive: float      # bootstrap fraction of replicates with slope > 0
+    p_slope_positive: float  # bootstrap fraction of replicates with slope > 0
     n_points: int
     levels: tuple[int, ...]
 
@@ -74,8 +96,14 @@ class LinearLogFit:
         return asdict(self)
 
 
-def a_vs_tpf(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0, x: str = "tokens_per_frame",
-             y: str = "a", samples: dict[str, np.ndarray] | None = None) -> LinearLogFit:
+def a_vs_tpf(
+    table: pd.DataFrame,
+    n_boot: int = 2000,
+    seed: int = 0,
+    x: str = "tokens_per_frame",
+    y: str = "a",
+    samples: dict[str, np.ndarray] | None = None,
+) -> LinearLogFit:
     """Least-squares line of a on log10(tokens per frame) with Pearson R, as the paper's Fig. 16.
     95 % bootstrap CIs of slope and R resample the (level, seed) points with replacement; with
     `samples` (study -> that ladder's own bootstrap replicates of a) each drawn point also takes a
@@ -108,9 +136,18 @@ def a_vs_tpf(table: pd.DataFrame, n_boot: int = 2000, seed: int = 0, x: str = "t
     q = (2.5, 97.5)
     s_lo, s_hi = np.percentile(bs, q) if bs.size else (np.nan, np.nan)
     r_lo, r_hi = np.percentile(br, q) if br.size else (np.nan, np.nan)
-    return LinearLogFit(float(slope), float(intercept), R, float(s_lo), float(s_hi), float(r_lo), float(r_hi),
-                        float((bs > 0).mean()) if bs.size else float("nan"), int(len(d)),
-                        tuple(sorted(int(v) for v in d[x].unique())))
+    return LinearLogFit(
+        float(slope),
+        float(intercept),
+        R,
+        float(s_lo),
+        float(s_hi),
+        float(r_lo),
+        float(r_hi),
+        float((bs > 0).mean()) if bs.size else float("nan"),
+        int(len(d)),
+        tuple(sorted(int(v) for v in d[x].unique())),
+    )
 
 
 def frontier_samples(fits: Sequence[StudyFits], name: str = "a") -> dict[str, np.ndarray]:
@@ -123,8 +160,9 @@ def frontier_samples(fits: Sequence[StudyFits], name: str = "a") -> dict[str, np
     return out
 
 
-def a_vs_tpf_or_none(table: pd.DataFrame, fits: Sequence[StudyFits] | None = None, n_boot: int = 2000
-                     ) -> LinearLogFit | None:
+def a_vs_tpf_or_none(
+    table: pd.DataFrame, fits: Sequence[StudyFits] | None = None, n_boot: int = 2000
+) -> LinearLogFit | None:
     """a_vs_tpf (with each ladder's own bootstrap replicates when `fits` are given), or None when too
     few ladders gave a usable frontier (tpf_claims then says so)."""
     try:
@@ -140,11 +178,16 @@ def tpf_levels(table: pd.DataFrame, fit: LinearLogFit | None = None) -> pd.DataF
     rows = []
     for k, g in table.groupby("tokens_per_frame"):
         a = g["a"].dropna()
-        rows.append({"tokens per frame": int(k), "ladders fitted": f"{len(a)} of {len(g)}",
-                     "a per seed (95% CI)": "; ".join(g["a (95% CI)"].astype(str)),
-                     "mean a": float(a.mean()) if len(a) else float("nan"),
-                     "sd over seeds": float(a.std(ddof=1)) if len(a) > 1 else float("nan"),
-                     "our line": float(fit.predict(k)) if fit is not None else float("nan"),
-                     "paper a (Fig. 15, one run)": PAPER_TPF.get(int(k)),
-                     "paper line (Fig. 16)": round(PAPER_TPF_FIT["a_at_16"] + p_slope * math.log10(k / 16), 3)})
+        rows.append(
+            {
+                "tokens per frame": int(k),
+                "ladders fitted": f"{len(a)} of {len(g)}",
+                "a per seed (95% CI)": "; ".join(g["a (95% CI)"].astype(str)),
+                "mean a": float(a.mean()) if len(a) else float("nan"),
+                "sd over seeds": float(a.std(ddof=1)) if len(a) > 1 else float("nan"),
+                "our line": float(fit.predict(k)) if fit is not None else float("nan"),
+                "paper a (Fig. 15, one run)": PAPER_TPF.get(int(k)),
+                "paper line (Fig. 16)": round(PAPER_TPF_FIT["a_at_16"] + p_slope * math.log10(k / 16), 3),
+            }
+        )
     return pd.DataFrame(rows)

@@ -10,6 +10,7 @@ sliders because their plausible ranges span orders of magnitude.
 
 `refit_widget` is the one ipywidgets control: Python must refit when the smallest budgets are dropped.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,8 +44,11 @@ _LB = _loss(_NB, _DB)
 
 def _params(law: ParametricLaw, c_lo: float, c_hi: float, c_budget: float) -> list:
     def rng(name, value, lo, hi, step, label):
-        return alt.param(name=name, value=float(value),
-                         bind=alt.binding_range(min=float(lo), max=float(hi), step=float(step), name=label))
+        return alt.param(
+            name=name,
+            value=float(value),
+            bind=alt.binding_range(min=float(lo), max=float(hi), step=float(step), name=label),
+        )
 
     lA, lB = math.log10(law.A), math.log10(law.B)
     return [
@@ -69,13 +73,24 @@ def _allocation(c_lo: float, c_hi: float) -> alt.LayerChart:
     )
     x = alt.X("C:Q", scale=alt.Scale(type="log"), title="compute C (FLOPs)", axis=alt.Axis(format=".0e"))
     y = alt.Y("value:Q", scale=alt.Scale(type="log"), title="N_opt, D_opt", axis=alt.Axis(format="~s"))
-    color = alt.Color("series:N", title=None, scale=alt.Scale(domain=["N_opt", "D_opt", "N power law", "D power law"],
-                                                               range=[CYAN, MAGENTA, "#008b8b", "#8b008b"]))
-    law_lines = base.transform_fold(["N_opt", "D_opt"], as_=["series", "value"]).mark_line(strokeWidth=2).encode(
-        x=x, y=y, color=color)
-    pl = base.transform_calculate(**{"N power law": "datum.N_pl", "D power law": "datum.D_pl"}).transform_fold(
-        ["N power law", "D power law"], as_=["series", "value"]).mark_line(strokeDash=[5, 4], strokeWidth=1.5).encode(
-        x=x, y=y, color=color)
+    color = alt.Color(
+        "series:N",
+        title=None,
+        scale=alt.Scale(
+            domain=["N_opt", "D_opt", "N power law", "D power law"], range=[CYAN, MAGENTA, "#008b8b", "#8b008b"]
+        ),
+    )
+    law_lines = (
+        base.transform_fold(["N_opt", "D_opt"], as_=["series", "value"])
+        .mark_line(strokeWidth=2)
+        .encode(x=x, y=y, color=color)
+    )
+    pl = (
+        base.transform_calculate(**{"N power law": "datum.N_pl", "D power law": "datum.D_pl"})
+        .transform_fold(["N power law", "D power law"], as_=["series", "value"])
+        .mark_line(strokeDash=[5, 4], strokeWidth=1.5)
+        .encode(x=x, y=y, color=color)
+    )
     rule = alt.Chart(pd.DataFrame({"k": [0]})).transform_calculate(C=_CB).mark_rule(color="gray").encode(x="C:Q")
     return alt.layer(law_lines, pl, rule).properties(width=300, height=260, title="compute-optimal allocation")
 
@@ -85,61 +100,128 @@ def _surface(n_lo: float, n_hi: float, d_lo: float, d_hi: float, levels: Sequenc
     dD = np.geomspace(d_lo, d_hi, cells + 1)
     NN, DD = np.meshgrid(np.sqrt(nN[:-1] * nN[1:]), np.sqrt(dD[:-1] * dD[1:]))
     i, j = np.meshgrid(np.arange(cells), np.arange(cells))
-    grid = pd.DataFrame({"N": NN.ravel(), "D": DD.ravel(), "N0": nN[i.ravel()], "N1": nN[i.ravel() + 1],
-                         "D0": dD[j.ravel()], "D1": dD[j.ravel() + 1]})
-    x = alt.X("N0:Q", scale=alt.Scale(type="log", domain=[n_lo, n_hi], nice=False), title="parameters N",
-              axis=alt.Axis(format="~s"))
-    y = alt.Y("D0:Q", scale=alt.Scale(type="log", domain=[d_lo, d_hi], nice=False), title="tokens D",
-              axis=alt.Axis(format="~s"))
-    heat = alt.Chart(grid).transform_calculate(L=_loss("datum.N", "datum.D")).mark_rect().encode(
-        x=x, x2="N1:Q", y=y, y2="D1:Q",
-        color=alt.Color("L:Q", title="loss", scale=alt.Scale(scheme="viridis", reverse=True, type="log")),
-        tooltip=[alt.Tooltip("N:Q", format=".3s"), alt.Tooltip("D:Q", format=".3s"), alt.Tooltip("L:Q", format=".4f")])
+    grid = pd.DataFrame(
+        {
+            "N": NN.ravel(),
+            "D": DD.ravel(),
+            "N0": nN[i.ravel()],
+            "N1": nN[i.ravel() + 1],
+            "D0": dD[j.ravel()],
+            "D1": dD[j.ravel() + 1],
+        }
+    )
+    x = alt.X(
+        "N0:Q",
+        scale=alt.Scale(type="log", domain=[n_lo, n_hi], nice=False),
+        title="parameters N",
+        axis=alt.Axis(format="~s"),
+    )
+    y = alt.Y(
+        "D0:Q",
+        scale=alt.Scale(type="log", domain=[d_lo, d_hi], nice=False),
+        title="tokens D",
+        axis=alt.Axis(format="~s"),
+    )
+    heat = (
+        alt.Chart(grid)
+        .transform_calculate(L=_loss("datum.N", "datum.D"))
+        .mark_rect()
+        .encode(
+            x=x,
+            x2="N1:Q",
+            y=y,
+            y2="D1:Q",
+            color=alt.Color("L:Q", title="loss", scale=alt.Scale(scheme="viridis", reverse=True, type="log")),
+            tooltip=[
+                alt.Tooltip("N:Q", format=".3s"),
+                alt.Tooltip("D:Q", format=".3s"),
+                alt.Tooltip("L:Q", format=".4f"),
+            ],
+        )
+    )
     # Iso-loss contours at levels relative to the optimum at the budget: E + m (L_opt(C) − E).
     nline = np.geomspace(n_lo, n_hi, 200)
     cont = pd.DataFrame([(m, n) for m in levels for n in nline], columns=["m", "N0"])
-    contours = alt.Chart(cont).transform_calculate(
-        level=f"E + datum.m * ({_LB} - E)",
-        rest=f"datum.level - E - {_A} / pow(datum.N0, alpha)",
-    ).transform_filter("datum.rest > 0").transform_calculate(
-        D0=f"pow({_B} / datum.rest, 1 / beta)"
-    ).transform_filter(f"datum.D0 >= {d_lo} && datum.D0 <= {d_hi}").mark_line(
-        color="white", strokeWidth=1, opacity=0.85, clip=True).encode(x=x, y=y, detail="m:N",
-                                                                      tooltip=[alt.Tooltip("level:Q", format=".4f")])
-    iso = alt.Chart(pd.DataFrame({"N0": nline})).transform_calculate(D0=f"{_CB} / (6 * datum.N0)").transform_filter(
-        f"datum.D0 >= {d_lo} && datum.D0 <= {d_hi}").mark_line(color="red", strokeDash=[5, 3], clip=True).encode(x=x, y=y)
-    opt = alt.Chart(pd.DataFrame({"k": [0]})).transform_calculate(N0=_NB, D0=_DB).mark_point(
-        shape="diamond", size=120, color="red", filled=True, clip=True).encode(x=x, y=y)
-    return alt.layer(heat, contours, iso, opt).properties(width=300, height=260,
-                                                           title="L(N, D), iso-loss contours, budget (red)")
+    contours = (
+        alt.Chart(cont)
+        .transform_calculate(
+            level=f"E + datum.m * ({_LB} - E)",
+            rest=f"datum.level - E - {_A} / pow(datum.N0, alpha)",
+        )
+        .transform_filter("datum.rest > 0")
+        .transform_calculate(D0=f"pow({_B} / datum.rest, 1 / beta)")
+        .transform_filter(f"datum.D0 >= {d_lo} && datum.D0 <= {d_hi}")
+        .mark_line(color="white", strokeWidth=1, opacity=0.85, clip=True)
+        .encode(x=x, y=y, detail="m:N", tooltip=[alt.Tooltip("level:Q", format=".4f")])
+    )
+    iso = (
+        alt.Chart(pd.DataFrame({"N0": nline}))
+        .transform_calculate(D0=f"{_CB} / (6 * datum.N0)")
+        .transform_filter(f"datum.D0 >= {d_lo} && datum.D0 <= {d_hi}")
+        .mark_line(color="red", strokeDash=[5, 3], clip=True)
+        .encode(x=x, y=y)
+    )
+    opt = (
+        alt.Chart(pd.DataFrame({"k": [0]}))
+        .transform_calculate(N0=_NB, D0=_DB)
+        .mark_point(shape="diamond", size=120, color="red", filled=True, clip=True)
+        .encode(x=x, y=y)
+    )
+    return alt.layer(heat, contours, iso, opt).properties(
+        width=300, height=260, title="L(N, D), iso-loss contours, budget (red)"
+    )
 
 
 def _profile(n_lo: float, n_hi: float) -> alt.LayerChart:
     nline = pd.DataFrame({"N": np.geomspace(n_lo, n_hi, 200)})
-    x = alt.X("N:Q", scale=alt.Scale(type="log", domain=[n_lo, n_hi], nice=False), title="parameters N",
-              axis=alt.Axis(format="~s"))
+    x = alt.X(
+        "N:Q",
+        scale=alt.Scale(type="log", domain=[n_lo, n_hi], nice=False),
+        title="parameters N",
+        axis=alt.Axis(format="~s"),
+    )
     y = alt.Y("L:Q", scale=alt.Scale(zero=False), title="loss at the budget")
-    line = alt.Chart(nline).transform_calculate(D=f"{_CB} / (6 * datum.N)", L=_loss("datum.N", "datum.D")).mark_line(
-        color="black").encode(x=x, y=y)
-    opt = alt.Chart(pd.DataFrame({"k": [0]})).transform_calculate(N=_NB, L=_LB).mark_point(
-        shape="diamond", size=120, color="red", filled=True).encode(x=x, y=y)
+    line = (
+        alt.Chart(nline)
+        .transform_calculate(D=f"{_CB} / (6 * datum.N)", L=_loss("datum.N", "datum.D"))
+        .mark_line(color="black")
+        .encode(x=x, y=y)
+    )
+    opt = (
+        alt.Chart(pd.DataFrame({"k": [0]}))
+        .transform_calculate(N=_NB, L=_LB)
+        .mark_point(shape="diamond", size=120, color="red", filled=True)
+        .encode(x=x, y=y)
+    )
     return alt.layer(line, opt).properties(width=300, height=260, title="isoFLOP profile at the budget")
 
 
 def _readout() -> alt.Chart:
-    text = (f"'a = β/(α+β) = ' + format({_AA}, '.3f') + '   b = ' + format(1 - {_AA}, '.3f') + "
-            f"'   |   at C = ' + format({_CB}, '.2e') + ': N_opt = ' + format({_NB}, '.3s') + "
-            f"', D_opt = ' + format({_DB}, '.3s') + ', D/N = ' + format({_DB} / {_NB}, '.1f') + "
-            f"', L_opt = ' + format({_LB}, '.4f')")
-    return alt.Chart(pd.DataFrame({"k": [0]})).transform_calculate(t=text).mark_text(
-        align="left", x=0, y=10, fontSize=13).encode(text="t:N").properties(width=920, height=20)
+    text = (
+        f"'a = β/(α+β) = ' + format({_AA}, '.3f') + '   b = ' + format(1 - {_AA}, '.3f') + "
+        f"'   |   at C = ' + format({_CB}, '.2e') + ': N_opt = ' + format({_NB}, '.3s') + "
+        f"', D_opt = ' + format({_DB}, '.3s') + ', D/N = ' + format({_DB} / {_NB}, '.1f') + "
+        f"', L_opt = ' + format({_LB}, '.4f')"
+    )
+    return (
+        alt.Chart(pd.DataFrame({"k": [0]}))
+        .transform_calculate(t=text)
+        .mark_text(align="left", x=0, y=10, fontSize=13)
+        .encode(text="t:N")
+        .properties(width=920, height=20)
+    )
 
 
-def coefficient_explorer(law: ParametricLaw | Any, *, c_range: tuple[float, float] | None = None,
-                         c_budget: float | None = None, n_range: tuple[float, float] | None = None,
-                         d_range: tuple[float, float] | None = None,
-                         levels: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.6, 2.2, 3.0),
-                         title: str | None = None) -> alt.VConcatChart:
+def coefficient_explorer(
+    law: ParametricLaw | Any,
+    *,
+    c_range: tuple[float, float] | None = None,
+    c_budget: float | None = None,
+    n_range: tuple[float, float] | None = None,
+    d_range: tuple[float, float] | None = None,
+    levels: Sequence[float] = (0.5, 0.75, 1.0, 1.25, 1.6, 2.2, 3.0),
+    title: str | None = None,
+) -> alt.VConcatChart:
     """The interactive explorer, initialised at `law` (a ParametricLaw or a ParametricFit).
     c_range: compute range of the allocation panel and the budget slider (default 1e17–1e25);
     n_range / d_range: axes of the surface (default: N_opt and D_opt over c_range, widened 10x)."""
@@ -148,8 +230,9 @@ def coefficient_explorer(law: ParametricLaw | Any, *, c_range: tuple[float, floa
     c_budget = c_budget or math.sqrt(c_lo * c_hi)
     n_lo, n_hi = n_range or (float(law.n_opt(c_lo)) / 10, float(law.n_opt(c_hi)) * 10)
     d_lo, d_hi = d_range or (float(law.d_opt(c_lo)) / 10, float(law.d_opt(c_hi)) * 10)
-    top = alt.hconcat(_allocation(c_lo, c_hi), _surface(n_lo, n_hi, d_lo, d_hi, levels), _profile(n_lo, n_hi)
-                      ).resolve_scale(color="independent")
+    top = alt.hconcat(
+        _allocation(c_lo, c_hi), _surface(n_lo, n_hi, d_lo, d_hi, levels), _profile(n_lo, n_hi)
+    ).resolve_scale(color="independent")
     chart = alt.vconcat(_readout(), top).add_params(*_params(law, c_lo, c_hi, c_budget))
     return chart.properties(title=title or "coefficient explorer (sliders below the chart)")
 
@@ -157,6 +240,7 @@ def coefficient_explorer(law: ParametricLaw | Any, *, c_range: tuple[float, floa
 # ---------------------------------------------------------------------------------------------
 # ipywidgets: refit after dropping the smallest budgets (Python has to run the fit).
 # ---------------------------------------------------------------------------------------------
+
 
 def budget_edges(C: np.ndarray, n_bins: int = 8) -> np.ndarray:
     """Equal-count bins of log C; returns the lower edge of each bin (the 'budgets' to drop)."""
@@ -181,8 +265,13 @@ def refit_widget(df: pd.DataFrame, *, n_bins: int = 8, max_drop: int | None = No
 
     fit_kwargs.setdefault("bootstrap", 0)
     full, _ = refit_dropping_budgets(df, 0, n_bins=n_bins, columns=columns, **fit_kwargs)
-    slider = widgets.IntSlider(value=0, min=0, max=max_drop if max_drop is not None else n_bins - 3,
-                               description="drop smallest", continuous_update=False)
+    slider = widgets.IntSlider(
+        value=0,
+        min=0,
+        max=max_drop if max_drop is not None else n_bins - 3,
+        description="drop smallest",
+        continuous_update=False,
+    )
     out = widgets.Output()
 
     # The widget's outputs are set as its state (append_*), not captured with `with out:`: capture
@@ -196,8 +285,12 @@ def refit_widget(df: pd.DataFrame, *, n_bins: int = 8, max_drop: int | None = No
         except Exception as e:  # shown to the user in the widget, not raised into the event loop
             out.append_stdout(f"refit failed: {e}\n")
             return
-        table = pd.DataFrame({"all data": full.to_frame()["value"], f"C >= {c_min:.3g}" if c_min else "all (k=0)":
-                              fit.to_frame()["value"]})
+        table = pd.DataFrame(
+            {
+                "all data": full.to_frame()["value"],
+                f"C >= {c_min:.3g}" if c_min else "all (k=0)": fit.to_frame()["value"],
+            }
+        )
         out.append_stdout(f"dropped {k} of {n_bins} compute bins; {fit.n_points} points; converged: {fit.converged}\n")
         out.append_display_data(table)
 

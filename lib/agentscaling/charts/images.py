@@ -1,5 +1,6 @@
 """Pictures made of frames, as PNG files, without an imaging library (zlib + struct): the arena's
 contact sheet of all 7 maps (notebook 01) and tokenizer reconstructions side by side (notebook 02)."""
+
 from __future__ import annotations
 
 import math
@@ -31,8 +32,12 @@ def png_bytes(img: np.ndarray) -> bytes:
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw, 6))
+        + chunk(b"IEND", b"")
+    )
 
 
 def save_png(img: np.ndarray, path: str | Path) -> Path:
@@ -54,7 +59,7 @@ def image_grid(rows: Sequence[np.ndarray], scale: int = 2, pad: int = 2, backgro
         for j in range(n):
             big = r[j].repeat(scale, axis=0).repeat(scale, axis=1)
             y, x = pad + i * (H + pad), pad + j * (W + pad)
-            out[y:y + H, x:x + W] = big
+            out[y : y + H, x : x + W] = big
     return out
 
 
@@ -69,18 +74,52 @@ def reconstruction_grid(examples: Mapping, scale: int = 2) -> tuple[np.ndarray, 
 
 # ---- the arena's contact sheet ---------------------------------------------------------------------------
 _FONT = {  # 3x5 glyphs, 5 rows of 3 cells each
-    "A": ".#.#.#####.##.#", "B": "##.#.###.#.###.", "C": ".###..#..#...##", "D": "##.#.##.##.###.",
-    "E": "####..##.#..###", "F": "####..##.#..#..", "G": ".###..#.##.#.##", "H": "#.##.#####.##.#",
-    "I": "###.#..#..#.###", "J": "..#..#..##.#.#.", "K": "#.##.###.#.##.#", "L": "#..#..#..#..###",
-    "M": "#.########.##.#", "N": "##.#.##.##.##.#", "O": ".#.#.##.##.#.#.", "P": "##.#.###.#..#..",
-    "Q": ".#.#.##.###..##", "R": "##.#.###.#.##.#", "S": ".###...#...###.", "T": "###.#..#..#..#.",
-    "U": "#.##.##.##.####", "V": "#.##.##.##.#.#.", "W": "#.##.########.#", "X": "#.##.#.#.#.##.#",
-    "Y": "#.##.#.#..#..#.", "Z": "###..#.#.#..###", "0": "####.##.##.####", "1": ".#.##..#..#.###",
-    "2": "##...#.#.#..###", "3": "##...#.#...###.", "4": "#.##.####..#..#", "5": "####..##...###.",
-    "6": ".###..####.####", "7": "###..#.#..#..#.", "8": "####.#####.####", "9": "####.####..###.",
-    "-": "......###......", ":": "....#.....#....", ".": ".............#.", "/": "..#..#.#.#..#..",
-    " ": "...............", "+": "....#.###.#....", "(": ".#.#..#..#...#.", ")": ".#...#..#..#.#.",
-    "=": "...###...###...", ",": "..........#.#..",
+    "A": ".#.#.#####.##.#",
+    "B": "##.#.###.#.###.",
+    "C": ".###..#..#...##",
+    "D": "##.#.##.##.###.",
+    "E": "####..##.#..###",
+    "F": "####..##.#..#..",
+    "G": ".###..#.##.#.##",
+    "H": "#.##.#####.##.#",
+    "I": "###.#..#..#.###",
+    "J": "..#..#..##.#.#.",
+    "K": "#.##.###.#.##.#",
+    "L": "#..#..#..#..###",
+    "M": "#.########.##.#",
+    "N": "##.#.##.##.##.#",
+    "O": ".#.#.##.##.#.#.",
+    "P": "##.#.###.#..#..",
+    "Q": ".#.#.##.###..##",
+    "R": "##.#.###.#.##.#",
+    "S": ".###...#...###.",
+    "T": "###.#..#..#..#.",
+    "U": "#.##.##.##.####",
+    "V": "#.##.##.##.#.#.",
+    "W": "#.##.########.#",
+    "X": "#.##.#.#.#.##.#",
+    "Y": "#.##.#.#..#..#.",
+    "Z": "###..#.#.#..###",
+    "0": "####.##.##.####",
+    "1": ".#.##..#..#.###",
+    "2": "##...#.#.#..###",
+    "3": "##...#.#...###.",
+    "4": "#.##.####..#..#",
+    "5": "####..##...###.",
+    "6": ".###..####.####",
+    "7": "###..#.#..#..#.",
+    "8": "####.#####.####",
+    "9": "####.####..###.",
+    "-": "......###......",
+    ":": "....#.....#....",
+    ".": ".............#.",
+    "/": "..#..#.#.#..#..",
+    " ": "...............",
+    "+": "....#.###.#....",
+    "(": ".#.#..#..#...#.",
+    ")": ".#...#..#..#.#.",
+    "=": "...###...###...",
+    ",": "..........#.#..",
 }
 
 
@@ -90,8 +129,8 @@ def draw_text(img: np.ndarray, text: str, row: int, col: int, colour=(255, 255, 
         g = _FONT.get(ch, _FONT[" "])
         m = np.array([c == "#" for c in g], bool).reshape(5, 3).repeat(scale, 0).repeat(scale, 1)
         h, w = m.shape
-        sub = img[row:row + h, col:col + w]
-        sub[m[:sub.shape[0], :sub.shape[1]]] = colour
+        sub = img[row : row + h, col : col + w]
+        sub[m[: sub.shape[0], : sub.shape[1]]] = colour
         col += (3 + 1) * scale
     return col
 
@@ -119,9 +158,18 @@ def map_frames(size: int = 64, seed: int = 0, steps: int = 160, per_map: int = 6
     return {maps.MAP_NAMES[m]: np.stack(v[:per_map]) for m, v in picked.items()}
 
 
-_LEGEND = [("you", render.SELF), ("ally", render.ALLY), ("enemy", render.ENEMY), ("your shot", render.PROJ_SELF),
-           ("ally shot", render.PROJ_ALLY), ("enemy shot", render.PROJ_ENEMY), ("bomb", render.BOMB),
-           ("health pickup", render.PICKUP), ("shield", render.SHIELD_RING), ("ping", render.PING)]
+_LEGEND = [
+    ("you", render.SELF),
+    ("ally", render.ALLY),
+    ("enemy", render.ENEMY),
+    ("your shot", render.PROJ_SELF),
+    ("ally shot", render.PROJ_ALLY),
+    ("enemy shot", render.PROJ_ENEMY),
+    ("bomb", render.BOMB),
+    ("health pickup", render.PICKUP),
+    ("shield", render.SHIELD_RING),
+    ("ping", render.PING),
+]
 
 
 def contact_sheet(frames_by_map: dict[str, np.ndarray], scale: int = 3, gap: int = 6) -> np.ndarray:
@@ -141,16 +189,17 @@ def contact_sheet(frames_by_map: dict[str, np.ndarray], scale: int = 3, gap: int
         draw_text(sheet, name, y + S // 2 - 5, gap, (235, 235, 235), fs)
         for j, f in enumerate(frames_by_map[name]):
             x = label_w + j * (S + gap)
-            sheet[y:y + S, x:x + S] = f.repeat(scale, 0).repeat(scale, 1)
+            sheet[y : y + S, x : x + S] = f.repeat(scale, 0).repeat(scale, 1)
         y += S + gap
     pal = render.palettes().view(np.uint8).reshape(-1, 256, 4)[0, :, :3]
     x, row = gap, y + 6
     for label, idx in _LEGEND:
-        sheet[row - 1:row + 11, x - 1:x + 11] = 150                  # a grey frame: dark swatches show
-        sheet[row:row + 10, x:x + 10] = pal[idx]
+        sheet[row - 1 : row + 11, x - 1 : x + 11] = 150  # a grey frame: dark swatches show
+        sheet[row : row + 10, x : x + 10] = pal[idx]
         x = draw_text(sheet, label, row, x + 14, (235, 235, 235), fs) + 14
         if x > W - 200:
             x, row = gap, row + 18
-    draw_text(sheet, "HUD: TOP = SCORE SPLIT + CLOCK, BOTTOM = HEALTH + 5 ABILITY LIGHTS", row + 20, gap,
-              (200, 200, 200), fs)
+    draw_text(
+        sheet, "HUD: TOP = SCORE SPLIT + CLOCK, BOTTOM = HEALTH + 5 ABILITY LIGHTS", row + 20, gap, (200, 200, 200), fs
+    )
     return sheet

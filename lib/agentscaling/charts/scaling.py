@@ -7,6 +7,7 @@ cyan→magenta ramp (matplotlib's "cool"); frontier points green; fitted laws da
 - isoflop_chart: isoFLOP profiles with their fitted parabolas (or splines) and minima.
 - residuals_chart: log residuals of a parametric fit against N, D and C.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -36,8 +37,12 @@ def format_count(x: float) -> str:
 
 def size_color(field: str = "N", title: str = "parameters N", legend: bool = True) -> alt.Color:
     """Colour by model size on a log scale, cyan (small) → magenta (large)."""
-    return alt.Color(f"{field}:Q", title=title, scale=alt.Scale(type="log", range=[CYAN, MAGENTA]),
-                     legend=alt.Legend(type="gradient", format=".2s") if legend else None)
+    return alt.Color(
+        f"{field}:Q",
+        title=title,
+        scale=alt.Scale(type="log", range=[CYAN, MAGENTA]),
+        legend=alt.Legend(type="gradient", format=".2s") if legend else None,
+    )
 
 
 def _domain(*arrays, pad: float = 1.03) -> list[float]:
@@ -47,8 +52,13 @@ def _domain(*arrays, pad: float = 1.03) -> list[float]:
 
 
 def log_encoding(field: str, title: str, **kw) -> dict[str, Any]:
-    return dict(field=field, type="quantitative", title=title, scale=alt.Scale(type="log", **kw),
-                axis=alt.Axis(format=".1e" if "C" in field else "~s"))
+    return dict(
+        field=field,
+        type="quantitative",
+        title=title,
+        scale=alt.Scale(type="log", **kw),
+        axis=alt.Axis(format=".1e" if "C" in field else "~s"),
+    )
 
 
 def _frame(obj) -> pd.DataFrame:
@@ -61,41 +71,73 @@ def _frame(obj) -> pd.DataFrame:
     return f
 
 
-def loss_curves(data, frontier=None, compute_law=None, parametric=None, *, extend: float = 10.0,
-                title: str = "loss vs compute") -> alt.LayerChart:
+def loss_curves(
+    data, frontier=None, compute_law=None, parametric=None, *, extend: float = 10.0, title: str = "loss vs compute"
+) -> alt.LayerChart:
     """Left panel: loss vs C per run (log-log), coloured by N; the frontier's points (green); the
     loss-vs-compute law (dashed black, extended `extend`× past the grid); optional parametric fit
     per size (thin dashed, same colour). `data`: a fit result, Points, or canonical DataFrame."""
     f = _frame(data if data is not None else frontier)
     x = alt.X(**log_encoding("C", "compute C (FLOPs)"))
     y = alt.Y(**log_encoding("loss", "loss", zero=False, nice=False, domain=_domain(f["loss"])))
-    layers = [alt.Chart(f).mark_line(strokeWidth=1.5, opacity=0.9).encode(
-        x=x, y=y, color=size_color(), detail="run_label:N",
-        tooltip=[alt.Tooltip("run_label:N", title="run"), alt.Tooltip("N:Q", format=".3s"),
-                 alt.Tooltip("C:Q", format=".3e"), alt.Tooltip("loss:Q", format=".4f")])]
+    layers = [
+        alt.Chart(f)
+        .mark_line(strokeWidth=1.5, opacity=0.9)
+        .encode(
+            x=x,
+            y=y,
+            color=size_color(),
+            detail="run_label:N",
+            tooltip=[
+                alt.Tooltip("run_label:N", title="run"),
+                alt.Tooltip("N:Q", format=".3s"),
+                alt.Tooltip("C:Q", format=".3e"),
+                alt.Tooltip("loss:Q", format=".4f"),
+            ],
+        )
+    ]
     if parametric is not None:
         rows = []
         for (run, N), g in f.groupby(["run_label", "N"]):
             D = np.geomspace(g["D"].min(), g["D"].max(), 60)
             rows.append(pd.DataFrame({"run_label": run, "N": N, "C": 6 * N * D, "loss": parametric.law.loss(N, D)}))
         fit_df = pd.concat(rows, ignore_index=True)
-        layers.append(alt.Chart(fit_df).mark_line(strokeDash=[4, 3], strokeWidth=1).encode(
-            x=x, y=y, color=size_color(legend=False), detail="run_label:N"))
+        layers.append(
+            alt.Chart(fit_df)
+            .mark_line(strokeDash=[4, 3], strokeWidth=1)
+            .encode(x=x, y=y, color=size_color(legend=False), detail="run_label:N")
+        )
     if frontier is not None:
         fr = frontier.frontier.rename(columns={"loss_opt": "loss"})
-        layers.append(alt.Chart(fr).mark_circle(size=14, color=FRONTIER_GREEN, opacity=0.9).encode(
-            x=x, y=y, tooltip=[alt.Tooltip("C:Q", format=".3e"), alt.Tooltip("N_opt:Q", format=".3s"),
-                               alt.Tooltip("loss:Q", format=".4f")]))
+        layers.append(
+            alt.Chart(fr)
+            .mark_circle(size=14, color=FRONTIER_GREEN, opacity=0.9)
+            .encode(
+                x=x,
+                y=y,
+                tooltip=[
+                    alt.Tooltip("C:Q", format=".3e"),
+                    alt.Tooltip("N_opt:Q", format=".3s"),
+                    alt.Tooltip("loss:Q", format=".4f"),
+                ],
+            )
+        )
     if compute_law is not None:
         c0, c1 = compute_law.data["C"].min(), compute_law.data["C"].max() * extend
         C = np.geomspace(c0, c1, 100)
         law_df = pd.DataFrame({"C": C, "loss": compute_law.loss(C)})
         label = f"L − {compute_law['E']:.3g} ∝ C^−{compute_law['c']:.3g}"
         law_df = law_df.loc[law_df["loss"] >= f["loss"].min() / 1.03]
-        layers.append(alt.Chart(law_df).mark_line(color="black", strokeDash=[6, 4], strokeWidth=1.5, clip=True).encode(
-            x=x, y=y, tooltip=[alt.Tooltip("C:Q", format=".3e"), alt.Tooltip("loss:Q", format=".4f")]))
-        layers.append(alt.Chart(pd.DataFrame({"t": [label]})).mark_text(
-            align="right", baseline="top", x=WIDTH - 4, y=4, fontSize=12).encode(text="t:N"))
+        layers.append(
+            alt.Chart(law_df)
+            .mark_line(color="black", strokeDash=[6, 4], strokeWidth=1.5, clip=True)
+            .encode(x=x, y=y, tooltip=[alt.Tooltip("C:Q", format=".3e"), alt.Tooltip("loss:Q", format=".4f")])
+        )
+        layers.append(
+            alt.Chart(pd.DataFrame({"t": [label]}))
+            .mark_text(align="right", baseline="top", x=WIDTH - 4, y=4, fontSize=12)
+            .encode(text="t:N")
+        )
     return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=title)
 
 
@@ -109,19 +151,36 @@ def allocation_panel(fit, which: str = "N", *, extend: float = 1.0, title: str |
     Cg = np.geomspace(pts["C"].min(), pts["C"].max() * extend, 80)
     band = _line_band(fit, Cg, which)
     x = alt.X(**log_encoding("C", "compute C (FLOPs)"))
-    y = alt.Y(**log_encoding(col, "optimal parameters N_opt" if which == "N" else "optimal tokens D_opt",
-                     domain=_domain(pts[col], band["value"], band["lo"], band["hi"], pad=1.1), nice=False))
+    y = alt.Y(
+        **log_encoding(
+            col,
+            "optimal parameters N_opt" if which == "N" else "optimal tokens D_opt",
+            domain=_domain(pts[col], band["value"], band["lo"], band["hi"], pad=1.1),
+            nice=False,
+        )
+    )
     lo, hi = fit.ci(k)
     label = f"{k} = {fit[k]:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if lo is not None and np.isfinite(lo) else "")
     layers = []
     if band["lo"].notna().any():
-        layers.append(alt.Chart(band).mark_area(opacity=0.2, color="gray").encode(
-            x=x, y=alt.Y("lo:Q", scale=alt.Scale(type="log")), y2="hi:Q"))
-    layers.append(alt.Chart(pts).mark_circle(size=22, color=FRONTIER_GREEN).encode(
-        x=x, y=y, tooltip=[alt.Tooltip("C:Q", format=".3e"), alt.Tooltip(f"{col}:Q", format=".3s")]))
-    layers.append(alt.Chart(band.rename(columns={"value": col})).mark_line(color="black", strokeDash=[6, 4]).encode(x=x, y=y))
-    layers.append(alt.Chart(pd.DataFrame({"t": [label]})).mark_text(
-        align="left", baseline="top", x=6, y=4, fontSize=12).encode(text="t:N"))
+        layers.append(
+            alt.Chart(band)
+            .mark_area(opacity=0.2, color="gray")
+            .encode(x=x, y=alt.Y("lo:Q", scale=alt.Scale(type="log")), y2="hi:Q")
+        )
+    layers.append(
+        alt.Chart(pts)
+        .mark_circle(size=22, color=FRONTIER_GREEN)
+        .encode(x=x, y=y, tooltip=[alt.Tooltip("C:Q", format=".3e"), alt.Tooltip(f"{col}:Q", format=".3s")])
+    )
+    layers.append(
+        alt.Chart(band.rename(columns={"value": col})).mark_line(color="black", strokeDash=[6, 4]).encode(x=x, y=y)
+    )
+    layers.append(
+        alt.Chart(pd.DataFrame({"t": [label]}))
+        .mark_text(align="left", baseline="top", x=6, y=4, fontSize=12)
+        .encode(text="t:N")
+    )
     default = "optimal parameters" if which == "N" else "optimal tokens"
     return alt.layer(*layers).properties(width=WIDTH, height=HEIGHT, title=title or default)
 
@@ -142,10 +201,15 @@ def _line_band(fit, C: np.ndarray, which: str) -> pd.DataFrame:
     return pd.DataFrame({"C": C, "value": centre, "lo": lo, "hi": hi})
 
 
-def three_panel(frontier, compute_law=None, parametric=None, *, data=None, title: str | None = None) -> alt.HConcatChart:
+def three_panel(
+    frontier, compute_law=None, parametric=None, *, data=None, title: str | None = None
+) -> alt.HConcatChart:
     """The paper's 3-panel figure: loss curves + frontier + fitted laws | N_opt vs C | D_opt vs C."""
-    chart = alt.hconcat(loss_curves(data if data is not None else frontier, frontier, compute_law, parametric),
-                        allocation_panel(frontier, "N"), allocation_panel(frontier, "D")).resolve_scale(color="independent")
+    chart = alt.hconcat(
+        loss_curves(data if data is not None else frontier, frontier, compute_law, parametric),
+        allocation_panel(frontier, "N"),
+        allocation_panel(frontier, "D"),
+    ).resolve_scale(color="independent")
     return chart.properties(title=title) if title else chart
 
 
@@ -153,24 +217,43 @@ def isoflop_chart(iso, *, title: str = "isoFLOP profiles") -> alt.HConcatChart:
     """Loss vs N at each budget (points), the fitted profile per budget (lines), minima (crosses);
     next to it N_opt vs C with the fitted power law and band. Budgets coloured cyan→magenta."""
     pts = iso.sliced.copy()
-    curves = pd.concat([iso.profile_curve(C) for C in iso.profiles.loc[iso.profiles["n_sizes"] >= 3, "C"]
-                        if np.isfinite(C)], ignore_index=True) if (iso.profiles["n_sizes"] >= 3).any() else pd.DataFrame(
-        columns=["C", "N", "loss"])
-    mins = iso.profiles.loc[iso.profiles["used"], ["C", "N_opt", "loss_opt"]].rename(columns={"N_opt": "N", "loss_opt": "loss"})
+    curves = (
+        pd.concat(
+            [iso.profile_curve(C) for C in iso.profiles.loc[iso.profiles["n_sizes"] >= 3, "C"] if np.isfinite(C)],
+            ignore_index=True,
+        )
+        if (iso.profiles["n_sizes"] >= 3).any()
+        else pd.DataFrame(columns=["C", "N", "loss"])
+    )
+    mins = iso.profiles.loc[iso.profiles["used"], ["C", "N_opt", "loss_opt"]].rename(
+        columns={"N_opt": "N", "loss_opt": "loss"}
+    )
     budgets = sorted(pts["C"].unique())
     labels = {C: f"{C:.2e}" for C in budgets}
     for frame in (pts, curves, mins):
         frame["budget"] = frame["C"].map(labels)
     t = np.linspace(0, 1, len(budgets)) if len(budgets) > 1 else [0.0]
-    color = alt.Color("budget:N", title="budget C", sort=[labels[C] for C in budgets],
-                      scale=alt.Scale(domain=[labels[C] for C in budgets], range=[cool(v) for v in t]))
+    color = alt.Color(
+        "budget:N",
+        title="budget C",
+        sort=[labels[C] for C in budgets],
+        scale=alt.Scale(domain=[labels[C] for C in budgets], range=[cool(v) for v in t]),
+    )
     x = alt.X(**log_encoding("N", "parameters N"))
     y = alt.Y(**log_encoding("loss", "loss", zero=False, nice=False, domain=_domain(pts["loss"], curves["loss"])))
     left = alt.layer(
-        alt.Chart(pts).mark_circle(size=30, opacity=0.8).encode(x=x, y=y, color=color,
-                                                                tooltip=[alt.Tooltip("C:Q", format=".3e"),
-                                                                         alt.Tooltip("N:Q", format=".3s"),
-                                                                         alt.Tooltip("loss:Q", format=".4f")]),
+        alt.Chart(pts)
+        .mark_circle(size=30, opacity=0.8)
+        .encode(
+            x=x,
+            y=y,
+            color=color,
+            tooltip=[
+                alt.Tooltip("C:Q", format=".3e"),
+                alt.Tooltip("N:Q", format=".3s"),
+                alt.Tooltip("loss:Q", format=".4f"),
+            ],
+        ),
         alt.Chart(curves).mark_line(strokeWidth=1.2).encode(x=x, y=y, color=color, detail="budget:N"),
         alt.Chart(mins).mark_point(shape="cross", size=90, color="black", filled=True).encode(x=x, y=y),
     ).properties(width=WIDTH, height=HEIGHT, title=f"{title} ({iso.fit})")
@@ -182,10 +265,21 @@ def residuals_chart(fit, *, title: str = "residuals of the parametric fit") -> a
     r = fit.residuals()
     panels = []
     for col, name in (("N", "parameters N"), ("D", "tokens D"), ("C", "compute C (FLOPs)")):
-        base = alt.Chart(r).mark_circle(size=18, opacity=0.7).encode(
-            x=alt.X(**log_encoding(col, name)), y=alt.Y("log_residual:Q", title="log(predicted) − log(loss)"), color=size_color(),
-            tooltip=[alt.Tooltip("N:Q", format=".3s"), alt.Tooltip("D:Q", format=".3s"),
-                     alt.Tooltip("loss:Q", format=".4f"), alt.Tooltip("log_residual:Q", format="+.4f")])
+        base = (
+            alt.Chart(r)
+            .mark_circle(size=18, opacity=0.7)
+            .encode(
+                x=alt.X(**log_encoding(col, name)),
+                y=alt.Y("log_residual:Q", title="log(predicted) − log(loss)"),
+                color=size_color(),
+                tooltip=[
+                    alt.Tooltip("N:Q", format=".3s"),
+                    alt.Tooltip("D:Q", format=".3s"),
+                    alt.Tooltip("loss:Q", format=".4f"),
+                    alt.Tooltip("log_residual:Q", format="+.4f"),
+                ],
+            )
+        )
         zero = alt.Chart(pd.DataFrame({"z": [0.0]})).mark_rule(color="black", strokeDash=[4, 3]).encode(y="z:Q")
         panels.append(alt.layer(base, zero).properties(width=230, height=200))
     return alt.hconcat(*panels).properties(title=title)
@@ -202,10 +296,15 @@ def bootstrap_histograms(fit, names=("a", "alpha", "beta", "E"), *, bins: int = 
         s = np.asarray(fit.bootstrap.samples[name], float)
         s = s[np.isfinite(s)]
         e = fit.estimates[name]
-        hist = alt.Chart(pd.DataFrame({name: s})).mark_bar(color="#8888cc").encode(
-            x=alt.X(f"{name}:Q", bin=alt.Bin(maxbins=bins)), y=alt.Y("count():Q", title="replicates"))
-        rules = alt.Chart(pd.DataFrame({"v": [e.value, e.lo, e.hi], "k": ["estimate", "ci", "ci"]})).mark_rule(
-            strokeDash=[4, 3]).encode(x="v:Q", color=alt.Color("k:N", scale=alt.Scale(range=["black", "red"]),
-                                                               legend=None))
+        hist = (
+            alt.Chart(pd.DataFrame({name: s}))
+            .mark_bar(color="#8888cc")
+            .encode(x=alt.X(f"{name}:Q", bin=alt.Bin(maxbins=bins)), y=alt.Y("count():Q", title="replicates"))
+        )
+        rules = (
+            alt.Chart(pd.DataFrame({"v": [e.value, e.lo, e.hi], "k": ["estimate", "ci", "ci"]}))
+            .mark_rule(strokeDash=[4, 3])
+            .encode(x="v:Q", color=alt.Color("k:N", scale=alt.Scale(range=["black", "red"]), legend=None))
+        )
         panels.append(alt.layer(hist, rules).properties(width=180, height=140, title=name))
     return alt.hconcat(*panels)

@@ -12,6 +12,7 @@ never lets one pre-token span a non-space→space transition, and no alternative
 pieces tokenize exactly as they would inside the whole text: the concatenated ids are identical to
 `tokenizer.encode(text).ids` (tests/test_text_data.py checks this on a corpus slice).
 """
+
 from __future__ import annotations
 
 import functools
@@ -34,8 +35,10 @@ GPT2_SHA256 = {
     GPT2_MERGES: "1ce1664773c50f3e0cc8842619a93edc4624525b728b188a9e0be33b7726adc5",
 }
 # Everything besides the two files that decides the ids; part of the tokenizer hash.
-GPT2_PIPELINE = "BPE(vocab.json, merges.txt); pre=ByteLevel(add_prefix_space=False, use_regex=True); " \
+GPT2_PIPELINE = (
+    "BPE(vocab.json, merges.txt); pre=ByteLevel(add_prefix_space=False, use_regex=True); "
     "decoder=ByteLevel; special=[<|endoftext|>=50256]"
+)
 
 
 @functools.lru_cache(maxsize=None)
@@ -57,7 +60,8 @@ def verified_data_file(name: str, expected_sha256: str):
     if got != expected_sha256:
         raise DataIntegrityError(
             f"data file {p} has sha256 {got}, expected {expected_sha256}: it is corrupt or was replaced; "
-            "restore it from the repository")
+            "restore it from the repository"
+        )
     return p
 
 
@@ -78,7 +82,9 @@ def _gpt2_tokenizer_cached():
     tok.decoder = decoders.ByteLevel()
     tok.add_special_tokens([AddedToken(GPT2_EOT, special=True)])
     if tok.get_vocab_size() != GPT2_VOCAB_SIZE or tok.token_to_id(GPT2_EOT) != GPT2_EOT_ID:
-        raise DataIntegrityError(f"GPT-2 tokenizer from {vocab} has vocab {tok.get_vocab_size()}, expected {GPT2_VOCAB_SIZE}")
+        raise DataIntegrityError(
+            f"GPT-2 tokenizer from {vocab} has vocab {tok.get_vocab_size()}, expected {GPT2_VOCAB_SIZE}"
+        )
     return tok
 
 
@@ -118,8 +124,16 @@ def safe_chunks(text: str, chunk_chars: int = 1 << 16) -> Iterator[str]:
         start = cut
 
 
-def encode_chunked(text: str, encode_batch: Callable[[list[str]], list[np.ndarray]], *, chunk_chars: int = 1 << 16,
-                   batch_chunks: int = 32, dtype=np.uint16, progress: bool = False, desc: str = "tokenize") -> np.ndarray:
+def encode_chunked(
+    text: str,
+    encode_batch: Callable[[list[str]], list[np.ndarray]],
+    *,
+    chunk_chars: int = 1 << 16,
+    batch_chunks: int = 32,
+    dtype=np.uint16,
+    progress: bool = False,
+    desc: str = "tokenize",
+) -> np.ndarray:
     """Encode `text` piece by piece (see `safe_chunks`), `batch_chunks` pieces per `encode_batch` call,
     with a tqdm bar in characters behind `progress`. Returns one concatenated id array of `dtype`."""
     from tqdm.auto import tqdm
@@ -127,6 +141,7 @@ def encode_chunked(text: str, encode_batch: Callable[[list[str]], list[np.ndarra
     parts: list[np.ndarray] = []
     batch: list[str] = []
     with tqdm(total=len(text), unit="char", unit_scale=True, desc=desc, disable=not progress, leave=False) as bar:
+
         def flush():
             if batch:
                 parts.extend(np.asarray(a, dtype=dtype) for a in encode_batch(batch))

@@ -16,6 +16,7 @@ Actions default to the paper's controller layout: 12 binary buttons then 4 stick
 The split (80/10/10) is by match, from the match index alone, so every player of a match lands in
 the same split whatever the shard layout.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,14 +32,12 @@ from ..action_space import ACTION_DIMS, ACTION_NVEC, action_dim_names
 from ..errors import DataIntegrityError, UserError
 from ..io import atomic_path, atomic_write_json, sha256_bytes, sha256_file, to_jsonable
 
-
 FORMAT_NAME = "agentscaling-trajectories"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SHARD_DIR = "shards"
 SPLITS = ("train", "val", "test")
-EPISODE_COLUMNS = ("episode_id", "split", "length", "map", "match", "player", "persona", "seed",
-                   "shard", "offset")
+EPISODE_COLUMNS = ("episode_id", "split", "length", "map", "match", "player", "persona", "seed", "shard", "offset")
 
 
 def split_of_match(match: int) -> str:
@@ -57,6 +56,7 @@ def shard_name(index: int) -> str:
 # Writing
 # --------------------------------------------------------------------------------------------
 
+
 class ShardWriter:
     """One shard being written: fill `frames` and `actions` (writeable memmaps of temporary files)
     and append one dict per episode to `episodes`; then `commit()` flushes, checksums and renames
@@ -64,8 +64,9 @@ class ShardWriter:
     commit() may run in another thread (hashing and fsync release the GIL), so the next shard can
     be computed meanwhile."""
 
-    def __init__(self, root: str | Path, index: int, n_frames: int, frame_shape: Sequence[int],
-                 action_dims: int = ACTION_DIMS):
+    def __init__(
+        self, root: str | Path, index: int, n_frames: int, frame_shape: Sequence[int], action_dims: int = ACTION_DIMS
+    ):
         self.root = Path(root)
         self.index = int(index)
         self.name = shard_name(index)
@@ -78,13 +79,15 @@ class ShardWriter:
         try:
             self._ftmp = self._stack.enter_context(atomic_path(sdir / f"{self.name}.frames.npy"))
             self._atmp = self._stack.enter_context(atomic_path(sdir / f"{self.name}.actions.npy"))
-            self.frames = np.lib.format.open_memmap(self._ftmp, mode="w+", dtype=np.uint8,
-                                                    shape=(self.n_frames, *self.frame_shape))
-            self.actions = np.lib.format.open_memmap(self._atmp, mode="w+", dtype=np.uint8,
-                                                     shape=(self.n_frames, self.action_dims))
+            self.frames = np.lib.format.open_memmap(
+                self._ftmp, mode="w+", dtype=np.uint8, shape=(self.n_frames, *self.frame_shape)
+            )
+            self.actions = np.lib.format.open_memmap(
+                self._atmp, mode="w+", dtype=np.uint8, shape=(self.n_frames, self.action_dims)
+            )
         except BaseException as e:
             with contextlib.suppress(Exception):
-                self._stack.__exit__(type(e), e, None)    # removes the temporaries
+                self._stack.__exit__(type(e), e, None)  # removes the temporaries
             raise
         self.episodes: list[dict] = []
 
@@ -94,18 +97,25 @@ class ShardWriter:
             self.frames.flush()
             self.actions.flush()
             _check_episodes(self.episodes, self.n_frames, self.name)
-            self.frames = self.actions = None          # drop the maps before the files are renamed
-            info = {k: {"path": f"{SHARD_DIR}/{self.name}.{k}.npy", "bytes": tmp.stat().st_size,
-                        "sha256": sha256_file(tmp)}
-                    for k, tmp in (("frames", self._ftmp), ("actions", self._atmp))}
+            self.frames = self.actions = None  # drop the maps before the files are renamed
+            info = {
+                k: {"path": f"{SHARD_DIR}/{self.name}.{k}.npy", "bytes": tmp.stat().st_size, "sha256": sha256_file(tmp)}
+                for k, tmp in (("frames", self._ftmp), ("actions", self._atmp))
+            }
         except BaseException:
             self.abort()
             raise
-        self._stack.close()                            # fsync + rename both arrays into place
+        self._stack.close()  # fsync + rename both arrays into place
         record = {
-            "format": FORMAT_NAME, "version": FORMAT_VERSION, "index": self.index, "name": self.name,
-            "n_frames": self.n_frames, "frame_shape": self.frame_shape, "action_dims": self.action_dims,
-            "files": info, "episodes": self.episodes,
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "index": self.index,
+            "name": self.name,
+            "n_frames": self.n_frames,
+            "frame_shape": self.frame_shape,
+            "action_dims": self.action_dims,
+            "files": info,
+            "episodes": self.episodes,
         }
         # The JSON comes last: its presence (with matching files) marks the shard complete.
         atomic_write_json(self.root / SHARD_DIR / f"{self.name}.json", record)
@@ -122,8 +132,9 @@ class ShardWriter:
 
 
 @contextlib.contextmanager
-def open_shard(root: str | Path, index: int, n_frames: int, frame_shape: Sequence[int],
-               action_dims: int = ACTION_DIMS) -> Iterator[ShardWriter]:
+def open_shard(
+    root: str | Path, index: int, n_frames: int, frame_shape: Sequence[int], action_dims: int = ACTION_DIMS
+) -> Iterator[ShardWriter]:
     """Write shard `index` of the dataset at `root`: committed on a clean exit, removed on error."""
     sw = ShardWriter(root, index, n_frames, frame_shape, action_dims)
     try:
@@ -147,13 +158,31 @@ def _check_episodes(episodes: list[dict], n_frames: int, name: str) -> None:
         raise ValueError(f"{name}: episodes cover {end} frames, the shard holds {n_frames}")
 
 
-def episode_record(episode_id: int, offset: int, length: int, *, match: int, player: int = 0,
-                   map: str = "", persona: str = "", seed: int = 0, split: str | None = None,
-                   **extra: Any) -> dict:
+def episode_record(
+    episode_id: int,
+    offset: int,
+    length: int,
+    *,
+    match: int,
+    player: int = 0,
+    map: str = "",
+    persona: str = "",
+    seed: int = 0,
+    split: str | None = None,
+    **extra: Any,
+) -> dict:
     """The metadata stored for one player-trajectory (extra keys become extra columns)."""
-    rec = {"episode_id": int(episode_id), "offset": int(offset), "length": int(length),
-           "match": int(match), "player": int(player), "map": str(map), "persona": str(persona),
-           "seed": int(seed), "split": split or split_of_match(match)}
+    rec = {
+        "episode_id": int(episode_id),
+        "offset": int(offset),
+        "length": int(length),
+        "match": int(match),
+        "player": int(player),
+        "map": str(map),
+        "persona": str(persona),
+        "seed": int(seed),
+        "split": split or split_of_match(match),
+    }
     if rec["split"] not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {rec['split']!r}")
     rec.update(to_jsonable(extra))
@@ -182,8 +211,9 @@ def shard_is_complete(root: str | Path, index: int, full: bool = False) -> bool:
     return True
 
 
-def finalize_dataset(root: str | Path, n_shards: int, *, action_nvec: Sequence[int] = ACTION_NVEC,
-                     source: dict | None = None) -> "TrajectoryDataset":
+def finalize_dataset(
+    root: str | Path, n_shards: int, *, action_nvec: Sequence[int] = ACTION_NVEC, source: dict | None = None
+) -> "TrajectoryDataset":
     """Write manifest.json over shards 0..n_shards-1 (all must be complete) and open the dataset.
     Deterministic content (no times, no absolute paths) so one seed twice gives identical bytes."""
     root = Path(root)
@@ -193,7 +223,9 @@ def finalize_dataset(root: str | Path, n_shards: int, *, action_nvec: Sequence[i
     for i in range(n_shards):
         rec = read_shard_record(root, i)
         if rec is None:
-            raise DataIntegrityError(f"{root / SHARD_DIR / shard_name(i)}.json is missing: shard {i} was never completed")
+            raise DataIntegrityError(
+                f"{root / SHARD_DIR / shard_name(i)}.json is missing: shard {i} was never completed"
+            )
         if frame_shape is None:
             frame_shape = rec["frame_shape"]
         elif rec["frame_shape"] != frame_shape:
@@ -207,19 +239,30 @@ def finalize_dataset(root: str | Path, n_shards: int, *, action_nvec: Sequence[i
             splits[ep["split"]] += 1
         json_path = root / SHARD_DIR / f"{rec['name']}.json"
         files = dict(rec["files"])
-        files["index"] = {"path": f"{SHARD_DIR}/{json_path.name}", "bytes": json_path.stat().st_size,
-                          "sha256": sha256_file(json_path)}
-        shards.append({"name": rec["name"], "n_frames": rec["n_frames"],
-                       "n_episodes": len(rec["episodes"]), "files": files})
+        files["index"] = {
+            "path": f"{SHARD_DIR}/{json_path.name}",
+            "bytes": json_path.stat().st_size,
+            "sha256": sha256_file(json_path),
+        }
+        shards.append(
+            {"name": rec["name"], "n_frames": rec["n_frames"], "n_episodes": len(rec["episodes"]), "files": files}
+        )
         n_frames += rec["n_frames"]
         n_eps += len(rec["episodes"])
     if frame_shape is None:
         raise UserError("a dataset needs at least one shard")
     body = {
-        "format": FORMAT_NAME, "version": FORMAT_VERSION, "frame_shape": frame_shape,
-        "action_dims": len(action_nvec), "action_nvec": [int(v) for v in action_nvec],
-        "n_frames": n_frames, "n_episodes": n_eps, "n_shards": n_shards, "split_episodes": splits,
-        "source": to_jsonable(source or {}), "shards": shards,
+        "format": FORMAT_NAME,
+        "version": FORMAT_VERSION,
+        "frame_shape": frame_shape,
+        "action_dims": len(action_nvec),
+        "action_nvec": [int(v) for v in action_nvec],
+        "n_frames": n_frames,
+        "n_episodes": n_eps,
+        "n_shards": n_shards,
+        "split_episodes": splits,
+        "source": to_jsonable(source or {}),
+        "shards": shards,
     }
     body["hash"] = manifest_hash(body)
     atomic_write_json(root / MANIFEST, body)
@@ -242,8 +285,15 @@ class DatasetWriter:
         ds = w.dataset
     """
 
-    def __init__(self, root: str | Path, *, action_nvec: Sequence[int] = ACTION_NVEC,
-                 shard_frames: int = 32768, source: dict | None = None, overwrite: bool = False):
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        action_nvec: Sequence[int] = ACTION_NVEC,
+        shard_frames: int = 32768,
+        source: dict | None = None,
+        overwrite: bool = False,
+    ):
         self.root = Path(root)
         if (self.root / MANIFEST).exists() and not overwrite:
             raise UserError(f"{self.root} already holds a dataset; choose another directory or pass overwrite")
@@ -261,8 +311,7 @@ class DatasetWriter:
         self._next_id = 0
         self.dataset: TrajectoryDataset | None = None
 
-    def add_episode(self, frames: np.ndarray, actions: np.ndarray, *, match: int | None = None,
-                    **meta: Any) -> int:
+    def add_episode(self, frames: np.ndarray, actions: np.ndarray, *, match: int | None = None, **meta: Any) -> int:
         """Queue one trajectory (frames uint8 [T,H,W,3], actions [T,A] in 0..nvec-1); returns its id."""
         frames = np.asarray(frames)
         actions = np.asarray(actions)
@@ -292,12 +341,11 @@ class DatasetWriter:
         if not self._pending:
             return
         first_id = self._next_id - len(self._pending)
-        with open_shard(self.root, self._n_shards, self._pending_frames, self.frame_shape,
-                        len(self.action_nvec)) as sb:
+        with open_shard(self.root, self._n_shards, self._pending_frames, self.frame_shape, len(self.action_nvec)) as sb:
             off = 0
             for k, (f, a, meta) in enumerate(self._pending):
-                sb.frames[off:off + len(f)] = f
-                sb.actions[off:off + len(f)] = a
+                sb.frames[off : off + len(f)] = f
+                sb.actions[off : off + len(f)] = a
                 sb.episodes.append(episode_record(first_id + k, off, len(f), **meta))
                 off += len(f)
         self._n_shards += 1
@@ -307,8 +355,7 @@ class DatasetWriter:
         self._flush()
         if self._n_shards == 0:
             raise UserError("no episodes were added; nothing to write")
-        self.dataset = finalize_dataset(self.root, self._n_shards, action_nvec=self.action_nvec,
-                                        source=self.source)
+        self.dataset = finalize_dataset(self.root, self._n_shards, action_nvec=self.action_nvec, source=self.source)
         return self.dataset
 
     def __enter__(self) -> "DatasetWriter":
@@ -319,13 +366,18 @@ class DatasetWriter:
             self.close()
 
 
-def write_dataset(root: str | Path, episodes: Iterable[tuple[np.ndarray, np.ndarray, dict]], *,
-                  action_nvec: Sequence[int] = ACTION_NVEC, shard_frames: int = 32768,
-                  source: dict | None = None, overwrite: bool = False) -> "TrajectoryDataset":
+def write_dataset(
+    root: str | Path,
+    episodes: Iterable[tuple[np.ndarray, np.ndarray, dict]],
+    *,
+    action_nvec: Sequence[int] = ACTION_NVEC,
+    shard_frames: int = 32768,
+    source: dict | None = None,
+    overwrite: bool = False,
+) -> "TrajectoryDataset":
     """Write (frames, actions, metadata) triples as a dataset. Metadata keys: match, player, map,
     persona, seed, split (optional; default by match) and any extras."""
-    w = DatasetWriter(root, action_nvec=action_nvec, shard_frames=shard_frames, source=source,
-                      overwrite=overwrite)
+    w = DatasetWriter(root, action_nvec=action_nvec, shard_frames=shard_frames, source=source, overwrite=overwrite)
     for frames, actions, meta in episodes:
         w.add_episode(frames, actions, **meta)
     return w.close()
@@ -334,6 +386,7 @@ def write_dataset(root: str | Path, episodes: Iterable[tuple[np.ndarray, np.ndar
 # --------------------------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------------------------
+
 
 def _verify_files(root: Path, files: Iterable[dict], full: bool) -> None:
     for f in files:
@@ -377,8 +430,7 @@ class TrajectoryDataset:
         for si, shard in enumerate(self.manifest["shards"]):
             if verify != "none":
                 _verify_files(self.root, [shard["files"]["index"]], full=True)
-                _verify_files(self.root, [shard["files"]["frames"], shard["files"]["actions"]],
-                              full=verify == "full")
+                _verify_files(self.root, [shard["files"]["frames"], shard["files"]["actions"]], full=verify == "full")
             rec = json.loads((self.root / shard["files"]["index"]["path"]).read_text())
             for ep in rec["episodes"]:
                 rows.append({**ep, "shard": si})
@@ -401,8 +453,10 @@ class TrajectoryDataset:
         return len(self.episodes)
 
     def __repr__(self) -> str:
-        return (f"TrajectoryDataset({str(self.root)!r}, episodes={len(self)}, frames={self.n_frames}, "
-                f"frame_shape={self.frame_shape})")
+        return (
+            f"TrajectoryDataset({str(self.root)!r}, episodes={len(self)}, frames={self.n_frames}, "
+            f"frame_shape={self.frame_shape})"
+        )
 
     def _shard_arrays(self, si: int) -> tuple[np.ndarray, np.ndarray]:
         if si not in self._maps:
@@ -411,7 +465,9 @@ class TrajectoryDataset:
             try:
                 self._maps[si] = (np.load(fpath, mmap_mode="r"), np.load(apath, mmap_mode="r"))
             except (ValueError, OSError) as e:
-                raise DataIntegrityError(f"{fpath.parent / self.manifest['shards'][si]['name']}: cannot map: {e}") from None
+                raise DataIntegrityError(
+                    f"{fpath.parent / self.manifest['shards'][si]['name']}: cannot map: {e}"
+                ) from None
         return self._maps[si]
 
     def _locate(self, episode_id: int) -> tuple[int, int, int]:
@@ -424,12 +480,12 @@ class TrajectoryDataset:
     def frames(self, episode_id: int) -> np.ndarray:
         """uint8 [T,H,W,3], a read-only view into the memory-mapped shard."""
         si, off, n = self._locate(episode_id)
-        return self._shard_arrays(si)[0][off:off + n]
+        return self._shard_arrays(si)[0][off : off + n]
 
     def actions(self, episode_id: int) -> np.ndarray:
         """uint8 [T, action_dims] (the paper's layout: 12 buttons 0/1 then 4 axes 0..10)."""
         si, off, n = self._locate(episode_id)
-        return self._shard_arrays(si)[1][off:off + n]
+        return self._shard_arrays(si)[1][off : off + n]
 
     def split_ids(self, split: str) -> list[int]:
         if split not in SPLITS:
@@ -450,6 +506,7 @@ class TrajectoryDataset:
 # Statistics
 # --------------------------------------------------------------------------------------------
 
+
 def action_entropy_bits(actions: np.ndarray, nvec: Sequence[int]) -> np.ndarray:
     """Per-dimension entropy (bits) of the empirical marginal distribution of each action dim."""
     out = np.zeros(len(nvec))
@@ -458,7 +515,7 @@ def action_entropy_bits(actions: np.ndarray, nvec: Sequence[int]) -> np.ndarray:
     for d, n in enumerate(nvec):
         p = np.bincount(actions[:, d], minlength=int(n)) / len(actions)
         p = p[p > 0]
-        out[d] = max(0.0, float(-(p * np.log2(p)).sum()))   # max(): no -0.0 for constant dims
+        out[d] = max(0.0, float(-(p * np.log2(p)).sum()))  # max(): no -0.0 for constant dims
     return out
 
 
@@ -488,4 +545,3 @@ def dataset_stats(ds: TrajectoryDataset) -> dict:
         "entropy_bits_by_persona": per_persona,
         "bytes_on_disk": ds.bytes_on_disk(),
     }
-

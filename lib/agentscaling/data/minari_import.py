@@ -13,6 +13,7 @@ The minari package itself is not needed (it cannot download datasets offline her
 Observation o_t is paired with action a_t; the final observation is dropped. Observations must be
 images (or a Dict entry chosen with `obs_key`); actions are encoded as in the recorder.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,12 @@ def deserialize_space(spec):
     d = json.loads(spec) if isinstance(spec, str) else spec
     kind = d.get("type")
     if kind == "Box":
-        return gym.spaces.Box(low=np.array(d["low"], dtype=d["dtype"]), high=np.array(d["high"], dtype=d["dtype"]),
-                              shape=tuple(d["shape"]), dtype=np.dtype(d["dtype"]))
+        return gym.spaces.Box(
+            low=np.array(d["low"], dtype=d["dtype"]),
+            high=np.array(d["high"], dtype=d["dtype"]),
+            shape=tuple(d["shape"]),
+            dtype=np.dtype(d["dtype"]),
+        )
     if kind == "Discrete":
         return gym.spaces.Discrete(int(d["n"]), start=int(d.get("start", 0)))
     if kind == "MultiDiscrete":
@@ -73,6 +78,7 @@ def _pick(obs, space, obs_key):
 
 # ---- HDF5 ---------------------------------------------------------------------------------------
 
+
 def _h5_read(node, space):
     import gymnasium as gym
 
@@ -101,6 +107,7 @@ def _episodes_hdf5(data: Path, obs_space, act_space) -> Iterator[tuple[int, obje
 
 # ---- Arrow ----------------------------------------------------------------------------------------
 
+
 def _arrow_decode(col, space):
     import gymnasium as gym
     import pyarrow as pa
@@ -127,15 +134,23 @@ def _episodes_arrow(data: Path, obs_space, act_space) -> Iterator[tuple[int, obj
         tbl = pads.dataset(str(ep_dir), format="arrow", ignore_prefixes=["_", ".", "metadata.json"]).to_table()
         obs = _arrow_decode(tbl.column("observations"), obs_space)
         acts = _arrow_decode(tbl.column("actions"), act_space)
-        n_steps = len(tbl) - 1                        # observations and actions are padded to T+1
+        n_steps = len(tbl) - 1  # observations and actions are padded to T+1
         meta_p = ep_dir / "metadata.json"
         meta = json.loads(meta_p.read_text()) if meta_p.exists() else {}
         yield i, obs, np.asarray(acts)[:n_steps], meta
 
 
-def import_minari(src: str | Path, out: str | Path, *, size: int | tuple[int, int] | None = None,
-                  obs_key: str | None = None, action_buckets: int = 11, shard_frames: int = 32768,
-                  overwrite: bool = False, progress: bool = False) -> TrajectoryDataset:
+def import_minari(
+    src: str | Path,
+    out: str | Path,
+    *,
+    size: int | tuple[int, int] | None = None,
+    obs_key: str | None = None,
+    action_buckets: int = 11,
+    shard_frames: int = 32768,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> TrajectoryDataset:
     """Convert the Minari dataset at `src` (its folder, or its data/ folder) into a trajectory
     dataset at `out`. Episode i becomes match i (so the split is by episode)."""
     data = _data_dir(Path(src))
@@ -150,13 +165,18 @@ def import_minari(src: str | Path, out: str | Path, *, size: int | tuple[int, in
     if reader is None:
         raise UserError(f"unsupported Minari data_format {fmt!r} (hdf5 or arrow)")
     name = str(meta.get("dataset_id", Path(src).name))
-    source = {"generator": "minari", "dataset_id": name, "data_format": fmt,
-              "action_space": str(act_space), "action_kind": codec.kind}
-    writer = DatasetWriter(out, action_nvec=codec.nvec, shard_frames=shard_frames, source=source,
-                           overwrite=overwrite)
+    source = {
+        "generator": "minari",
+        "dataset_id": name,
+        "data_format": fmt,
+        "action_space": str(act_space),
+        "action_kind": codec.kind,
+    }
+    writer = DatasetWriter(out, action_nvec=codec.nvec, shard_frames=shard_frames, source=source, overwrite=overwrite)
     episodes = reader(data, obs_space, act_space)
     if progress:
         from tqdm.auto import tqdm
+
         episodes = tqdm(episodes, total=meta.get("total_episodes"), unit="episode")
     for i, obs, acts, emeta in episodes:
         imgs = _pick(obs, obs_space, obs_key)
@@ -168,6 +188,7 @@ def import_minari(src: str | Path, out: str | Path, *, size: int | tuple[int, in
         frames = np.stack([to_frame(imgs[t], size) for t in range(T)])
         codes = np.stack([codec.encode(acts[t]) for t in range(T)])
         seed = emeta.get("seed")
-        writer.add_episode(frames, codes, match=i, player=0, map=name, persona="minari",
-                           seed=int(seed) if seed is not None else 0)
+        writer.add_episode(
+            frames, codes, match=i, player=0, map=name, persona="minari", seed=int(seed) if seed is not None else 0
+        )
     return writer.close()

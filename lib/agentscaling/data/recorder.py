@@ -11,6 +11,7 @@ bounded Box is discretised per dimension into `action_buckets` evenly spaced buc
 does with continuous controls). `ActionCodec` converts both ways, so a model trained on the data
 can act in the environment again.
 """
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -96,8 +97,8 @@ def to_frame(img, size: int | tuple[int, int] | None = None) -> np.ndarray:
         a = np.clip(np.nan_to_num(a), 0, 255).astype(np.uint8)
     if size is not None:
         h, w = (size, size) if isinstance(size, int) else size
-        ri = (np.arange(h) * a.shape[0] // h)
-        ci = (np.arange(w) * a.shape[1] // w)
+        ri = np.arange(h) * a.shape[0] // h
+        ci = np.arange(w) * a.shape[1] // w
         a = a[ri][:, ci]
     return np.ascontiguousarray(a)
 
@@ -115,11 +116,24 @@ def _image_of(obs, obs_key: str | None):
     return obs
 
 
-def record_gym(env, policy: Policy | None, out, *, n_episodes: int | None = None,
-               n_frames: int | None = None, size: int | tuple[int, int] | None = None, seed: int = 0,
-               obs_key: str | None = None, use_render: bool = False, max_steps: int | None = None,
-               action_buckets: int = 11, persona: str | None = None, shard_frames: int = 32768,
-               overwrite: bool = False, progress: bool = False) -> TrajectoryDataset:
+def record_gym(
+    env,
+    policy: Policy | None,
+    out,
+    *,
+    n_episodes: int | None = None,
+    n_frames: int | None = None,
+    size: int | tuple[int, int] | None = None,
+    seed: int = 0,
+    obs_key: str | None = None,
+    use_render: bool = False,
+    max_steps: int | None = None,
+    action_buckets: int = 11,
+    persona: str | None = None,
+    shard_frames: int = 32768,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> TrajectoryDataset:
     """Play `env` with `policy(obs) -> action` (None: uniformly random actions) for `n_episodes`
     episodes or until `n_frames` frames, and write them at `out`. Episode i is reset with seed
     `seed + i` and recorded as match i (so the 80/10/10 split is by episode)."""
@@ -132,13 +146,19 @@ def record_gym(env, policy: Policy | None, out, *, n_episodes: int | None = None
     spec = getattr(env, "spec", None)
     env_name = spec.id if spec is not None else type(env.unwrapped).__name__
     name = persona or ("random" if policy is None else getattr(policy, "__name__", type(policy).__name__))
-    source = {"generator": "gymnasium", "env": env_name, "policy": name, "seed": seed,
-              "action_space": str(env.action_space), "action_kind": codec.kind}
-    writer = DatasetWriter(out, action_nvec=codec.nvec, shard_frames=shard_frames, source=source,
-                           overwrite=overwrite)
+    source = {
+        "generator": "gymnasium",
+        "env": env_name,
+        "policy": name,
+        "seed": seed,
+        "action_space": str(env.action_space),
+        "action_kind": codec.kind,
+    }
+    writer = DatasetWriter(out, action_nvec=codec.nvec, shard_frames=shard_frames, source=source, overwrite=overwrite)
     bar = None
     if progress:
         from tqdm.auto import tqdm
+
         bar = tqdm(total=n_frames or n_episodes, unit="frame" if n_frames else "episode")
     total, ep = 0, 0
     try:
@@ -154,8 +174,9 @@ def record_gym(env, policy: Policy | None, out, *, n_episodes: int | None = None
                 obs, _, term, trunc, _ = env.step(action)
                 done = bool(term or trunc)
             if frames:
-                writer.add_episode(np.stack(frames), np.stack(actions), match=ep, player=0,
-                                   map=env_name, persona=name, seed=seed + ep)
+                writer.add_episode(
+                    np.stack(frames), np.stack(actions), match=ep, player=0, map=env_name, persona=name, seed=seed + ep
+                )
                 total += len(frames)
             ep += 1
             if bar is not None:

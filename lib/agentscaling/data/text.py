@@ -32,6 +32,7 @@ a sidecar JSON (sha256 of the array data, dtype, length); meta.json is written l
 and length are always checked and the sha256 once per process (per file identity); a corrupt or
 truncated cache is rebuilt with a logged warning, never used. Concurrent builders serialise on a lock.
 """
+
 from __future__ import annotations
 
 import csv
@@ -67,13 +68,17 @@ SHA256 = {
 BOOKS_TXT_SHA256 = "d8541df923204f8639cd79067af57f005c8cd7dda30a488c8392456106a7f3fb"
 BOOKS_TXT_BYTES = 36_126_015
 
-SHAKESPEARE_SPLIT = ("nanoGPT shakespeare_char: the first int(0.9 * n_chars) characters -> train, the rest -> val; "
-                     "non-char tokenizers encode the two parts separately")
+SHAKESPEARE_SPLIT = (
+    "nanoGPT shakespeare_char: the first int(0.9 * n_chars) characters -> train, the rest -> val; "
+    "non-char tokenizers encode the two parts separately"
+)
 BOOKS_VAL_EVERY = 10
 BOOKS_GROUPS = ((2591, 11027, 19068),)  # overlapping Grimm editions: kept in one split (pg_ebook numbers)
-BOOKS_SPLIT = ("by book: a book goes to val iff its manifest order is a multiple of 10, else train; overlapping "
-               "editions (PG 2591, 11027, 19068) follow their group's lowest order; each book keeps its trailing "
-               "separator; books concatenated in manifest order")
+BOOKS_SPLIT = (
+    "by book: a book goes to val iff its manifest order is a multiple of 10, else train; overlapping "
+    "editions (PG 2591, 11027, 19068) follow their group's lowest order; each book keeps its trailing "
+    "separator; books concatenated in manifest order"
+)
 
 _CHAR_RULE = "char: id = rank of the character in the sorted set of distinct characters of the whole corpus"
 _BYTE_RULE = "byte: id = UTF-8 byte value, vocab 256"
@@ -96,8 +101,9 @@ class _Codec:
         raise NotImplementedError
 
     def encode(self, text: str, *, progress: bool = False, desc: str = "tokenize") -> np.ndarray:
-        return bpe.encode_chunked(text, self.encode_batch, chunk_chars=self.chunk_chars, dtype=self.dtype,
-                                  progress=progress, desc=desc)
+        return bpe.encode_chunked(
+            text, self.encode_batch, chunk_chars=self.chunk_chars, dtype=self.dtype, progress=progress, desc=desc
+        )
 
     def decode(self, ids) -> str:
         raise NotImplementedError
@@ -133,7 +139,9 @@ class _CharCodec(_Codec):
             ids = self._lut[cps]
             if (ids < 0).any():
                 bad = sorted({c for c in t if ord(c) >= len(self._lut) - 1 or self._lut[ord(c)] < 0})
-                raise UserError(f"characters {bad[:10]!r} are not in this corpus's {self.vocab_size}-character vocabulary")
+                raise UserError(
+                    f"characters {bad[:10]!r} are not in this corpus's {self.vocab_size}-character vocabulary"
+                )
             out.append(ids)
         return out
 
@@ -144,7 +152,12 @@ class _CharCodec(_Codec):
         return "".join(self._chars[ids].tolist())
 
     def describe(self):
-        return {"name": "char", "hash": self.hash, "rule": _CHAR_RULE, "hash_of": "json.dumps(vocabulary, ensure_ascii=True)"}
+        return {
+            "name": "char",
+            "hash": self.hash,
+            "rule": _CHAR_RULE,
+            "hash_of": "json.dumps(vocabulary, ensure_ascii=True)",
+        }
 
 
 class _ByteCodec(_Codec):
@@ -181,9 +194,13 @@ class _GPT2Codec(_Codec):
         return bpe.gpt2_decode(ids)
 
     def describe(self):
-        return {"name": "gpt2", "hash": self.hash, "rule": bpe.GPT2_PIPELINE,
-                "files": {f"data/{k}": v for k, v in bpe.GPT2_SHA256.items()},
-                "hash_of": "sha256(vocab.json) + sha256(merges.txt) + pipeline"}
+        return {
+            "name": "gpt2",
+            "hash": self.hash,
+            "rule": bpe.GPT2_PIPELINE,
+            "files": {f"data/{k}": v for k, v in bpe.GPT2_SHA256.items()},
+            "hash_of": "sha256(vocab.json) + sha256(merges.txt) + pipeline",
+        }
 
 
 def _codec_rule_hash(tokenizer: str) -> str:
@@ -210,12 +227,12 @@ def _make_codec(tokenizer: str, full_text: str | None = None, vocabulary: list[s
 
 @dataclass(frozen=True, eq=False)
 class Corpus:
-    name: str               # "shakespeare" | "books"
-    tokenizer: str          # "char" | "byte" | "gpt2"
-    train: np.ndarray       # token ids (uint16), memory-mapped from the cache
+    name: str  # "shakespeare" | "books"
+    tokenizer: str  # "char" | "byte" | "gpt2"
+    train: np.ndarray  # token ids (uint16), memory-mapped from the cache
     val: np.ndarray
     vocab_size: int
-    info: dict              # JSON-able provenance (see module docstring / load_corpus)
+    info: dict  # JSON-able provenance (see module docstring / load_corpus)
     _codec: Any = field(default=None, repr=False, compare=False)
 
     def _get_codec(self) -> _Codec:
@@ -232,8 +249,10 @@ class Corpus:
         return self._get_codec().encode(text)
 
     def __repr__(self) -> str:
-        return (f"Corpus(name={self.name!r}, tokenizer={self.tokenizer!r}, vocab_size={self.vocab_size}, "
-                f"n_train={len(self.train):,}, n_val={len(self.val):,})")
+        return (
+            f"Corpus(name={self.name!r}, tokenizer={self.tokenizer!r}, vocab_size={self.vocab_size}, "
+            f"n_train={len(self.train):,}, n_val={len(self.val):,})"
+        )
 
 
 def epochs(tokens_seen: int, corpus: Corpus) -> float:
@@ -271,13 +290,21 @@ def _source_info(name: str) -> dict:
     describe them. Cheap: hashes are computed once per process."""
     if name == "shakespeare":
         bpe.verified_data_file(SHAKESPEARE_FILE, SHA256[SHAKESPEARE_FILE])
-        return {"file": f"data/{SHAKESPEARE_FILE}", "sha256": SHA256[SHAKESPEARE_FILE],
-                "text_sha256": SHA256[SHAKESPEARE_FILE]}
+        return {
+            "file": f"data/{SHAKESPEARE_FILE}",
+            "sha256": SHA256[SHAKESPEARE_FILE],
+            "text_sha256": SHA256[SHAKESPEARE_FILE],
+        }
     bpe.verified_data_file(BOOKS_XZ, SHA256[BOOKS_XZ])
     bpe.verified_data_file(BOOKS_MANIFEST, SHA256[BOOKS_MANIFEST])
-    return {"file": f"data/{BOOKS_XZ}", "sha256": SHA256[BOOKS_XZ], "text_sha256": BOOKS_TXT_SHA256,
-            "decompressed_bytes": BOOKS_TXT_BYTES,
-            "manifest": f"data/{BOOKS_MANIFEST}", "manifest_sha256": SHA256[BOOKS_MANIFEST]}
+    return {
+        "file": f"data/{BOOKS_XZ}",
+        "sha256": SHA256[BOOKS_XZ],
+        "text_sha256": BOOKS_TXT_SHA256,
+        "decompressed_bytes": BOOKS_TXT_BYTES,
+        "manifest": f"data/{BOOKS_MANIFEST}",
+        "manifest_sha256": SHA256[BOOKS_MANIFEST],
+    }
 
 
 def _read_manifest() -> list[dict]:
@@ -333,17 +360,21 @@ def _books_split(text: str, rows: list[dict]) -> tuple[str, str, dict]:
         raise DataIntegrityError("the manifest's first book must start at character 0")
     for i, r in enumerate(rows):
         start, n = r["char_offset"], r["chars_kept"]
-        book = text[start:start + n]
+        book = text[start : start + n]
         if hashlib.sha256(book.encode("utf-8")).hexdigest() != r["sha256_of_kept_text"]:
             raise DataIntegrityError(f"book {r['order']} ({r['title']}) does not match its manifest sha256")
         end = rows[i + 1]["char_offset"] if i + 1 < len(rows) else len(text)
-        if text[start + n:end].strip() != "":
+        if text[start + n : end].strip() != "":
             raise DataIntegrityError(f"text between book {r['order']} and the next is not a separator")
         s = split_of[r["order"]]
         parts[s].append(text[start:end])  # the book plus its trailing separator
         books[s].append({"order": r["order"], "pg_ebook": r["pg_ebook"], "title": r["title"]})
-    detail = {"val_books": books["val"], "n_train_books": len(books["train"]), "n_val_books": len(books["val"]),
-              "train_orders": [b["order"] for b in books["train"]]}
+    detail = {
+        "val_books": books["val"],
+        "n_train_books": len(books["train"]),
+        "n_val_books": len(books["val"]),
+        "train_orders": [b["order"] for b in books["train"]],
+    }
     return "".join(parts["train"]), "".join(parts["val"]), detail
 
 
@@ -393,8 +424,12 @@ def _open_cached(d: Path, key: str) -> tuple[dict, dict[str, np.ndarray]]:
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
         except Exception as e:  # truncated/garbled .npy, missing files
             raise _CacheInvalid(f"{path.name}: {type(e).__name__}: {e}") from None
-        if arr.ndim != 1 or str(arr.dtype) != side.get("dtype") or len(arr) != side.get("length") \
-                or len(arr) != meta.get(f"n_{split}"):
+        if (
+            arr.ndim != 1
+            or str(arr.dtype) != side.get("dtype")
+            or len(arr) != side.get("length")
+            or len(arr) != meta.get(f"n_{split}")
+        ):
             raise _CacheInvalid(f"{path.name}: dtype/length {arr.dtype}/{arr.shape} do not match its sidecar")
         fid = _file_id(path)
         if fid not in _VERIFIED:
@@ -405,8 +440,9 @@ def _open_cached(d: Path, key: str) -> tuple[dict, dict[str, np.ndarray]]:
     return meta, arrays
 
 
-def _build(name: str, tokenizer: str, d: Path, key: str, cache_dir: Path, source: dict, split_rule: str,
-           progress: bool) -> None:
+def _build(
+    name: str, tokenizer: str, d: Path, key: str, cache_dir: Path, source: dict, split_rule: str, progress: bool
+) -> None:
     text, train_text, val_text, detail = _corpus_texts(name, cache_dir)
     codec = _make_codec(tokenizer, full_text=text)
     arrays = {}
@@ -414,8 +450,10 @@ def _build(name: str, tokenizer: str, d: Path, key: str, cache_dir: Path, source
         arrays[split] = codec.encode(t, progress=progress, desc=f"{name}/{tokenizer} {split}")
     for split, arr in arrays.items():
         atomic_save_npy(d / f"{split}.npy", arr)
-        atomic_write_json(d / f"{split}.json", {"file": f"{split}.npy", "sha256": _array_sha256(arr),
-                                                "dtype": str(arr.dtype), "length": int(len(arr))})
+        atomic_write_json(
+            d / f"{split}.json",
+            {"file": f"{split}.npy", "sha256": _array_sha256(arr), "dtype": str(arr.dtype), "length": int(len(arr))},
+        )
     n_chars = {"train": len(train_text), "val": len(val_text)}
     meta = {
         "format": FORMAT_VERSION,
@@ -453,9 +491,17 @@ def _default_cache() -> Path:
 
 def _cache_dir_for(name, tokenizer, source, cache_dir: Path) -> tuple[Path, str, str]:
     split_rule = SHAKESPEARE_SPLIT if name == "shakespeare" else BOOKS_SPLIT
-    key = config_hash({"format": FORMAT_VERSION, "corpus": name, "corpus_sha256": source["text_sha256"],
-                       "tokenizer": tokenizer, "tokenizer_hash": _codec_rule_hash(tokenizer), "split": split_rule},
-                      length=16)
+    key = config_hash(
+        {
+            "format": FORMAT_VERSION,
+            "corpus": name,
+            "corpus_sha256": source["text_sha256"],
+            "tokenizer": tokenizer,
+            "tokenizer_hash": _codec_rule_hash(tokenizer),
+            "split": split_rule,
+        },
+        length=16,
+    )
     return cache_dir / "text" / f"{name}-{tokenizer}-{key}", key, split_rule
 
 
@@ -494,11 +540,29 @@ def load_corpus(name: str, tokenizer: str = "char", cache_dir=None, progress: bo
     info = {k: v for k, v in meta.items() if k != "vocabulary" or v is not None}
     info["cache"] = {"key": key, "dir": str(d), "train": str(d / "train.npy"), "val": str(d / "val.npy")}
     codec = _make_codec(tokenizer, vocabulary=meta.get("vocabulary")) if tokenizer == "char" else None
-    return Corpus(name=name, tokenizer=tokenizer, train=arrays["train"], val=arrays["val"],
-                  vocab_size=int(meta["vocab_size"]), info=info, _codec=codec)
+    return Corpus(
+        name=name,
+        tokenizer=tokenizer,
+        train=arrays["train"],
+        val=arrays["val"],
+        vocab_size=int(meta["vocab_size"]),
+        info=info,
+        _codec=codec,
+    )
 
 
 gpt2_tokenizer = bpe.gpt2_tokenizer  # re-exported: the GPT-2 BPE as a tokenizers.Tokenizer
 
-__all__ = ["CORPORA", "TOKENIZERS", "Corpus", "corpus_key", "load_corpus", "epochs", "superclass_partition", "gpt2_tokenizer",
-           "cache_path", "books_split_of", "books_text"]
+__all__ = [
+    "CORPORA",
+    "TOKENIZERS",
+    "Corpus",
+    "corpus_key",
+    "load_corpus",
+    "epochs",
+    "superclass_partition",
+    "gpt2_tokenizer",
+    "cache_path",
+    "books_split_of",
+    "books_text",
+]

@@ -12,6 +12,7 @@ convergence flag and warnings, which are also emitted as FitWarning):
 
 See docs/fitting.md for conventions.
 """
+
 from .common import BootstrapInfo, Estimate, FitWarning
 from .compute_law import ComputeLawFit, fit_compute_law, fit_compute_law_points
 from .data import Columns, Points, chinchilla_points, prepare_points
@@ -23,9 +24,30 @@ from .parametric import ParametricFit, fit_parametric, fit_parametric_lsq
 from .synthetic import isoflop_design, sweep_curves
 
 __all__ = [
-    "BootstrapInfo", "Estimate", "FitWarning", "Columns", "Points", "chinchilla_points", "prepare_points",
-    "ComputeLawFit", "fit_compute_law", "fit_compute_law_points", "ExtrapolationResult", "leave_future_out",
-    "predict_largest_run", "FrontierFit", "fit_frontier", "IsoflopFit", "fit_isoflop", "ParametricLaw",
-    "CHINCHILLA_PUBLISHED", "CHINCHILLA_UNROUNDED", "EPOCH_2024", "ParametricFit", "fit_parametric",
-    "fit_parametric_lsq", "isoflop_design", "sweep_curves",
+    "BootstrapInfo",
+    "Estimate",
+    "FitWarning",
+    "Columns",
+    "Points",
+    "chinchilla_points",
+    "prepare_points",
+    "ComputeLawFit",
+    "fit_compute_law",
+    "fit_compute_law_points",
+    "ExtrapolationResult",
+    "leave_future_out",
+    "predict_largest_run",
+    "FrontierFit",
+    "fit_frontier",
+    "IsoflopFit",
+    "fit_isoflop",
+    "ParametricLaw",
+    "CHINCHILLA_PUBLISHED",
+    "CHINCHILLA_UNROUNDED",
+    "EPOCH_2024",
+    "ParametricFit",
+    "fit_parametric",
+    "fit_parametric_lsq",
+    "isoflop_design",
+    "sweep_curves",
 ]

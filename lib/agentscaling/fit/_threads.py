@@ -6,6 +6,7 @@ that takes 0.3 s single-threaded took 1-3 s, and 200 bootstrap replicates went f
 We therefore pin BLAS to one thread around our fits (threadpoolctl when installed, otherwise the
 OpenBLAS libraries already loaded by numpy/scipy, found through /proc/self/maps on Linux).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -15,10 +16,18 @@ from typing import Callable, Iterator, TypeVar
 
 F = TypeVar("F", bound=Callable)
 
-_SETTERS = ("openblas_set_num_threads", "scipy_openblas_set_num_threads", "scipy_openblas_set_num_threads64_",
-            "openblas_set_num_threads64_")
-_GETTERS = ("openblas_get_num_threads", "scipy_openblas_get_num_threads", "scipy_openblas_get_num_threads64_",
-            "openblas_get_num_threads64_")
+_SETTERS = (
+    "openblas_set_num_threads",
+    "scipy_openblas_set_num_threads",
+    "scipy_openblas_set_num_threads64_",
+    "openblas_set_num_threads64_",
+)
+_GETTERS = (
+    "openblas_get_num_threads",
+    "scipy_openblas_get_num_threads",
+    "scipy_openblas_get_num_threads64_",
+    "openblas_get_num_threads64_",
+)
 
 
 def _openblas_handles() -> list[tuple[Callable, Callable]]:

@@ -6,6 +6,7 @@ Runs, not points, are the unit: points along one training curve are strongly cor
 resampling them separately would give intervals that are far too narrow. When the data has no run
 structure (independent final-loss points, e.g. the Chinchilla CSV), each point is its own run.
 """
+
 from __future__ import annotations
 
 import os

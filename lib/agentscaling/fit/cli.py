@@ -1,4 +1,5 @@
 """`agentscaling fit CSV --method ...`: fit a scaling law to a table of logged points."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,29 +23,52 @@ METHODS = ("frontier", "parametric", "parametric-lsq", "isoflop")
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "fit", help="fit a scaling law (frontier, parametric, isoFLOP) to a CSV of logged points",
+        "fit",
+        help="fit a scaling law (frontier, parametric, isoFLOP) to a CSV of logged points",
         description="Fit a scaling law to a table with one row per logged point (run, N, D, C, loss). "
-                    "D missing: derived as C/(6N); C missing: 6ND. Prints every coefficient with its "
-                    "bootstrap CI, the convergence flag and warnings.")
+        "D missing: derived as C/(6N); C missing: 6ND. Prints every coefficient with its "
+        "bootstrap CI, the convergence flag and warnings.",
+    )
     p.add_argument("csv", help="CSV (or .parquet) file of logged points")
-    p.add_argument("--method", choices=METHODS, default="parametric",
-                   help="frontier: Approach 1 (+ loss-vs-compute law); parametric: robust Huber/LSE fit "
-                        "(Chinchilla/Epoch); parametric-lsq: the paper's curve_fit; isoflop: Approach 2")
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default="parametric",
+        help="frontier: Approach 1 (+ loss-vs-compute law); parametric: robust Huber/LSE fit "
+        "(Chinchilla/Epoch); parametric-lsq: the paper's curve_fit; isoflop: Approach 2",
+    )
     p.add_argument("--n-col", default="N", help="parameters column (default N)")
     p.add_argument("--d-col", default="D", help="tokens column (default D)")
     p.add_argument("--c-col", default="C", help="compute column (default C)")
     p.add_argument("--loss-col", default="loss", help="loss column (default loss)")
-    p.add_argument("--run-col", default=None,
-                   help="run id column (default run_id if present; otherwise each point is a run for parametric "
-                        "fits and each distinct N is a run for frontier/isoflop)")
+    p.add_argument(
+        "--run-col",
+        default=None,
+        help="run id column (default run_id if present; otherwise each point is a run for parametric "
+        "fits and each distinct N is a run for frontier/isoflop)",
+    )
     p.add_argument("--bootstrap", type=int, default=1000, metavar="K", help="bootstrap replicates over runs (0: none)")
     p.add_argument("--drop-highest-loss", type=int, default=0, metavar="K", help="drop the K highest-loss points first")
-    p.add_argument("--c-min", type=float, default=None, metavar="X",
-                   help="frontier: grid start; isoflop: lowest budget; parametric: drop points with C < X")
-    p.add_argument("--c-max", type=float, default=None, metavar="Y",
-                   help="frontier: grid end; isoflop: highest budget; parametric: drop points with C > Y")
-    p.add_argument("--grid-range", choices=("bracketed", "overlap"), default="bracketed",
-                   help="frontier grid when --c-min/--c-max are not given (default bracketed)")
+    p.add_argument(
+        "--c-min",
+        type=float,
+        default=None,
+        metavar="X",
+        help="frontier: grid start; isoflop: lowest budget; parametric: drop points with C < X",
+    )
+    p.add_argument(
+        "--c-max",
+        type=float,
+        default=None,
+        metavar="Y",
+        help="frontier: grid end; isoflop: highest budget; parametric: drop points with C > Y",
+    )
+    p.add_argument(
+        "--grid-range",
+        choices=("bracketed", "overlap"),
+        default="bracketed",
+        help="frontier grid when --c-min/--c-max are not given (default bracketed)",
+    )
     p.add_argument("--isoflop-fit", choices=("parabola", "akima"), default="parabola", help="isoflop profile fit")
     p.add_argument("--e-min", type=float, default=0.1, help="frontier loss-vs-compute law: lower bound on E")
     p.add_argument("--ci-level", type=float, default=0.95, help="CI level (default 0.95)")
@@ -71,8 +95,9 @@ def fit_table(df, args: argparse.Namespace) -> dict:
     if not 0 < args.ci_level < 1:
         raise UserError("--ci-level must be in (0, 1)")
     cols = Columns(run=args.run_col or DEFAULT_RUN_COL, N=args.n_col, D=args.d_col, C=args.c_col, loss=args.loss_col)
-    common = dict(bootstrap=args.bootstrap, ci_level=args.ci_level, seed=args.seed,
-                  drop_highest_loss=args.drop_highest_loss)
+    common = dict(
+        bootstrap=args.bootstrap, ci_level=args.ci_level, seed=args.seed, drop_highest_loss=args.drop_highest_loss
+    )
     if args.method == "parametric":
         res = fit_parametric(df, cols, c_range=(args.c_min, args.c_max), n_jobs=args.jobs, **common)
         return res.to_dict()
@@ -99,8 +124,10 @@ def format_result(d: dict) -> str:
     lines = [f"method: {d['method']}   converged: {d['converged']}"]
     boot = d.get("bootstrap")
     if boot:
-        lines.append(f"bootstrap: {boot['replicates']} replicates over {boot['n_units']} {boot['unit']}s, "
-                     f"converged {boot['converged_fraction']:.1%}, valid {boot['valid_fraction']:.1%}")
+        lines.append(
+            f"bootstrap: {boot['replicates']} replicates over {boot['n_units']} {boot['unit']}s, "
+            f"converged {boot['converged_fraction']:.1%}, valid {boot['valid_fraction']:.1%}"
+        )
     lvl = f"{int(round(100 * boot['ci_level']))}% CI" if boot else "CI"
     lines.append(f"{'coefficient':<14}{'value':>14}{lvl + ' lo':>14}{lvl + ' hi':>14}")
     for name, c in d["coefficients"].items():

@@ -1,5 +1,6 @@
 """Pieces every fitting method shares: the warning class, estimates with intervals, bootstrap
 bookkeeping, and the log-log line fit that turns (C, N_opt) points into N_opt ∝ C^a."""
+
 from __future__ import annotations
 
 import os
@@ -96,8 +97,12 @@ class BootstrapInfo:
         return d
 
 
-def estimates_from_samples(point: Mapping[str, float], samples: Mapping[str, np.ndarray] | None,
-                           ci_level: float, mask: np.ndarray | None = None) -> dict[str, Estimate]:
+def estimates_from_samples(
+    point: Mapping[str, float],
+    samples: Mapping[str, np.ndarray] | None,
+    ci_level: float,
+    mask: np.ndarray | None = None,
+) -> dict[str, Estimate]:
     """Percentile intervals (and SD as `se`) from bootstrap samples; NaN replicates are ignored.
     `mask` selects the replicates to use (e.g. only converged ones)."""
     out: dict[str, Estimate] = {}
@@ -181,15 +186,10 @@ class AllocationFit(FitResultBase):
 # Log-log line fits: log y = log y0 + slope * log x, one fit or many (bootstrap) at once.
 # ---------------------------------------------------------------------------------------------
 
-def loglog_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Least-squares line of log y on log x; returns (slope, prefactor y0) for y = y0 * x^slope."""
-    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
-    slope, intercept = np.polyfit(lx, ly, 1)
-    return float(slope), float(np.exp(intercept))
 
-
-def loglog_lines_batched(lx: np.ndarray, ly: np.ndarray, valid: np.ndarray,
-                         min_points: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def loglog_lines_batched(
+    lx: np.ndarray, ly: np.ndarray, valid: np.ndarray, min_points: int = 2
+) -> tuple[np.ndarray, np.ndarray]:
     """Many least-squares lines at once. lx: (G,) shared abscissae; ly: (K, G) ordinates; valid:
     (K, G) mask. Returns (slope, intercept) arrays of shape (K,), NaN where fewer than
     `min_points` points are valid or all valid x coincide."""

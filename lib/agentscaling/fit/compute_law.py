@@ -15,6 +15,7 @@ replicates at once.
 
 The bootstrap reuses the frontier's replicates (the frontier loss recomputed from resampled runs).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -44,8 +45,12 @@ class ComputeLawFit(FitResultBase):
         return self["E"] + self["c0"] * np.asarray(C, float) ** (-self["c"])
 
     def _extra(self):
-        return {"e_min": self.e_min, "active_bounds": list(self.active_bounds), "n_points": len(self.data),
-                "bounds": {"c0": [0.0, None], "c": list(C_BOUNDS), "E": [self.e_min, None]}}
+        return {
+            "e_min": self.e_min,
+            "active_bounds": list(self.active_bounds),
+            "n_points": len(self.data),
+            "bounds": {"c0": [0.0, None], "c": list(C_BOUNDS), "E": [self.e_min, None]},
+        }
 
 
 def _model(x, E, k, c):
@@ -63,15 +68,27 @@ def _fit_once(x: np.ndarray, L: np.ndarray, e_min: float, p0=None, extra_start=N
         for f in (0.01, 0.5, 0.9):
             E0 = e_min + f * span
             slope = np.polyfit(x, np.log(np.maximum(L - E0, 1e-12)), 1)[0]
-            starts.append((E0, max(float(np.exp(np.mean(np.log(np.maximum(L - E0, 1e-12))))), 1e-9),
-                           float(np.clip(-slope, -0.99, 0.99))))
+            starts.append(
+                (
+                    E0,
+                    max(float(np.exp(np.mean(np.log(np.maximum(L - E0, 1e-12))))), 1e-9),
+                    float(np.clip(-slope, -0.99, 0.99)),
+                )
+            )
         if extra_start is not None and np.all(np.isfinite(extra_start)):
             starts.append(tuple(extra_start))
     best = None
     for s in starts:
         try:
-            p, _, _, mesg, ier = curve_fit(_model, x, L, p0=s, bounds=([e_min, 0.0, C_BOUNDS[0]], [np.inf, np.inf, C_BOUNDS[1]]),
-                                           full_output=True, max_nfev=5000)
+            p, _, _, mesg, ier = curve_fit(
+                _model,
+                x,
+                L,
+                p0=s,
+                bounds=([e_min, 0.0, C_BOUNDS[0]], [np.inf, np.inf, C_BOUNDS[1]]),
+                full_output=True,
+                max_nfev=5000,
+            )
         except (RuntimeError, ValueError) as e:
             mesg, ier, p = str(e), 0, None
         if p is None:
@@ -100,14 +117,22 @@ def _vp_sse(W, Y, U, per_replicate: bool):
         det = sw * swuu - swu * swu
         e_u = (swuu * swy - swu * swuy) / det
         k_u = (sw * swuy - swu * swy) / det
-        cands = [(e_u, k_u), (np.zeros_like(e_u), np.maximum(swuy / swuu, 0)), (np.maximum(swy / sw, 0), np.zeros_like(e_u)),
-                 (np.zeros_like(e_u), np.zeros_like(e_u))]
+        cands = [
+            (e_u, k_u),
+            (np.zeros_like(e_u), np.maximum(swuy / swuu, 0)),
+            (np.maximum(swy / sw, 0), np.zeros_like(e_u)),
+            (np.zeros_like(e_u), np.zeros_like(e_u)),
+        ]
         best_s, best_e, best_k = np.full(e_u.shape, np.inf), np.zeros_like(e_u), np.zeros_like(e_u)
         for e, k in cands:
             ok = (e >= 0) & (k >= 0) & np.isfinite(e) & np.isfinite(k)
             val = np.where(ok, sse(e, k), np.inf)
             better = val < best_s
-            best_s, best_e, best_k = np.where(better, val, best_s), np.where(better, e, best_e), np.where(better, k, best_k)
+            best_s, best_e, best_k = (
+                np.where(better, val, best_s),
+                np.where(better, e, best_e),
+                np.where(better, k, best_k),
+            )
     return best_s, best_e, best_k
 
 
@@ -151,9 +176,15 @@ def _vp_fit(x: np.ndarray, L: np.ndarray, e_min: float, n_grid: int = 201, iters
 
 
 @blas_single_thread
-def fit_compute_law_points(C, L, *, e_min: float = E_MIN_DEFAULT, ci_level: float = 0.95,
-                           replicate_losses: np.ndarray | None = None, bootstrap_info: BootstrapInfo | None = None
-                           ) -> ComputeLawFit:
+def fit_compute_law_points(
+    C,
+    L,
+    *,
+    e_min: float = E_MIN_DEFAULT,
+    ci_level: float = 0.95,
+    replicate_losses: np.ndarray | None = None,
+    bootstrap_info: BootstrapInfo | None = None,
+) -> ComputeLawFit:
     """Fit L = E + c0 C^(-c) to points (C, L). replicate_losses (K, len(C)), NaN where a replicate
     has no point, gives a bootstrap (all rows solved at once by variable projection)."""
     C, L = np.asarray(C, float), np.asarray(L, float)
@@ -177,39 +208,60 @@ def fit_compute_law_points(C, L, *, e_min: float = E_MIN_DEFAULT, ci_level: floa
     for name, val, bound in (("E", E, e_min), ("c0", k, 0.0), ("c", c, C_BOUNDS[0]), ("c", c, C_BOUNDS[1])):
         if abs(val - bound) <= 1e-6 * max(1.0, abs(bound)):
             active.append(name)
-            msgs.append(f"{name} = {val:.4g} sits on its bound {bound:g}: the bound, not the data, sets it "
-                        "(the other parameters are conditional on it)")
-    point = {"E": float(E), "c0": float(k * c_ref ** c), "c": float(c)}
+            msgs.append(
+                f"{name} = {val:.4g} sits on its bound {bound:g}: the bound, not the data, sets it "
+                "(the other parameters are conditional on it)"
+            )
+    point = {"E": float(E), "c0": float(k * c_ref**c), "c": float(c)}
     estimates = estimates_from_samples(point, None, ci_level)
     boot = None
     if replicate_losses is not None:
         R = np.asarray(replicate_losses, float)[:, good]
         Eb, kb, cb = _vp_fit(x, R, e_min)
-        out = np.column_stack([Eb, kb * c_ref ** cb, cb])
+        out = np.column_stack([Eb, kb * c_ref**cb, cb])
         conv = np.isfinite(out).all(1)
         samples = {"E": out[:, 0], "c0": out[:, 1], "c": out[:, 2]}
         frac = float(conv.mean())
         if frac < 0.95:
             msgs.append(f"only {frac:.1%} of bootstrap replicates converged; intervals use the converged ones")
         base = bootstrap_info
-        boot = BootstrapInfo(replicates=R.shape[0], unit=base.unit if base else "run",
-                             n_units=base.n_units if base else 0, ci_level=ci_level,
-                             seed=base.seed if base else None, converged_fraction=frac,
-                             valid_fraction=float(np.isfinite(out).all(1).mean()), samples=samples)
+        boot = BootstrapInfo(
+            replicates=R.shape[0],
+            unit=base.unit if base else "run",
+            n_units=base.n_units if base else 0,
+            ci_level=ci_level,
+            seed=base.seed if base else None,
+            converged_fraction=frac,
+            valid_fraction=float(np.isfinite(out).all(1).mean()),
+            samples=samples,
+        )
         estimates = estimates_from_samples(point, samples, ci_level, mask=conv)
-    return ComputeLawFit(method="compute-law", estimates=estimates, converged=bool(ok), warnings=emit(msgs),
-                         bootstrap=boot, e_min=e_min, active_bounds=tuple(dict.fromkeys(active)),
-                         data=pd.DataFrame({"C": C, "loss": L}))
+    return ComputeLawFit(
+        method="compute-law",
+        estimates=estimates,
+        converged=bool(ok),
+        warnings=emit(msgs),
+        bootstrap=boot,
+        e_min=e_min,
+        active_bounds=tuple(dict.fromkeys(active)),
+        data=pd.DataFrame({"C": C, "loss": L}),
+    )
 
 
-def fit_compute_law(frontier: FrontierFit, *, e_min: float = E_MIN_DEFAULT, bootstrap: bool = True,
-                    ci_level: float | None = None) -> ComputeLawFit:
+def fit_compute_law(
+    frontier: FrontierFit, *, e_min: float = E_MIN_DEFAULT, bootstrap: bool = True, ci_level: float | None = None
+) -> ComputeLawFit:
     """Fit the loss-vs-compute law to a frontier fit's (C, loss_opt) points; with bootstrap=True and
     a bootstrapped frontier, also refit each of the frontier's replicates."""
     reps = None
     info = frontier.bootstrap
     if bootstrap and info is not None:
         reps = info.samples["loss_opt_grid"]
-    return fit_compute_law_points(frontier.frontier["C"].to_numpy(), frontier.frontier["loss_opt"].to_numpy(),
-                                  e_min=e_min, ci_level=ci_level or (info.ci_level if info else 0.95),
-                                  replicate_losses=reps, bootstrap_info=info)
+    return fit_compute_law_points(
+        frontier.frontier["C"].to_numpy(),
+        frontier.frontier["loss_opt"].to_numpy(),
+        e_min=e_min,
+        ci_level=ci_level or (info.ci_level if info else 0.95),
+        replicate_losses=reps,
+        bootstrap_info=info,
+    )

@@ -5,6 +5,7 @@ Inside that range the loss is either interpolated linearly in log-log between th
 logged points (default) or taken from the logged point nearest in log C (what the first author's
 public script does).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -48,8 +49,14 @@ class RunCurves:
             labels.append(str(g["run_label"].iloc[0]))
             lc.append(np.log(c))
             ll.append(np.log(loss))
-        return cls(N=np.array(Ns), labels=tuple(labels), c_first=np.exp([x[0] for x in lc]),
-                   c_last=np.exp([x[-1] for x in lc]), log_c=tuple(lc), log_loss=tuple(ll))
+        return cls(
+            N=np.array(Ns),
+            labels=tuple(labels),
+            c_first=np.exp([x[0] for x in lc]),
+            c_last=np.exp([x[-1] for x in lc]),
+            log_c=tuple(lc),
+            log_loss=tuple(ll),
+        )
 
     def read(self, C: np.ndarray, mode: str = "interpolate", rel_tol: float = 0.0) -> np.ndarray:
         """(len(C), n_runs) losses at C; NaN where a run did not reach C. A run with a single logged

@@ -11,6 +11,7 @@ Rules (the same for every method and the CLI):
 - NaN/inf or non-positive values are errors (never silently dropped); `dropna=True` drops
   non-finite rows with a FitWarning instead.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -78,9 +79,15 @@ class Points:
         return len(self.frame)
 
 
-def prepare_points(df: pd.DataFrame, columns: Columns | None = None, *, runs_when_missing: str = "point",
-                   drop_highest_loss: int = 0, dropna: bool = False,
-                   c_range: tuple[float | None, float | None] = (None, None)) -> Points:
+def prepare_points(
+    df: pd.DataFrame,
+    columns: Columns | None = None,
+    *,
+    runs_when_missing: str = "point",
+    drop_highest_loss: int = 0,
+    dropna: bool = False,
+    c_range: tuple[float | None, float | None] = (None, None),
+) -> Points:
     """Validate `df` and map it onto canonical columns. Raises UserError on bad input.
 
     runs_when_missing: "point" or "N" (see module doc). drop_highest_loss: drop the k points with
@@ -98,18 +105,26 @@ def prepare_points(df: pd.DataFrame, columns: Columns | None = None, *, runs_whe
     available = list(map(str, df.columns))
     missing = [c for c in (cols.N, cols.loss) if c not in df.columns]
     if missing:
-        raise UserError(f"missing column(s) {missing}; available: {available} "
-                        "(map yours with --n-col/--loss-col or Columns(N=..., loss=...))")
+        raise UserError(
+            f"missing column(s) {missing}; available: {available} "
+            "(map yours with --n-col/--loss-col or Columns(N=..., loss=...))"
+        )
     has_d, has_c = cols.D in df.columns, cols.C in df.columns
     if not (has_d or has_c):
-        raise UserError(f"need a tokens column {cols.D!r} or a compute column {cols.C!r}; available: "
-                        f"{available} (map yours with --d-col/--c-col)")
+        raise UserError(
+            f"need a tokens column {cols.D!r} or a compute column {cols.C!r}; available: "
+            f"{available} (map yours with --d-col/--c-col)"
+        )
     if cols.run is not None and cols.run not in df.columns and cols.run != DEFAULT_RUN_COL:
         raise UserError(f"run column {cols.run!r} not found; available: {available}")
 
     out = pd.DataFrame(index=df.index)
-    for canon, name, present in (("N", cols.N, True), ("D", cols.D, has_d), ("C", cols.C, has_c),
-                                 ("loss", cols.loss, True)):
+    for canon, name, present in (
+        ("N", cols.N, True),
+        ("D", cols.D, has_d),
+        ("C", cols.C, has_c),
+        ("loss", cols.loss, True),
+    ):
         if present:
             try:
                 out[canon] = pd.to_numeric(df[name], errors="raise").astype(float)
@@ -121,8 +136,11 @@ def prepare_points(df: pd.DataFrame, columns: Columns | None = None, *, runs_whe
     bad = ~np.isfinite(out[used].to_numpy(float)).all(axis=1)
     if bad.any():
         first = out.index[bad][0]
-        msg = (f"{int(bad.sum())} row(s) have NaN or infinite values in {[c for c in used if not np.isfinite(out[c]).all()]}"
-               f" (first at index {first})")
+        msg = (
+            f"{int(bad.sum())} row(s) have NaN or infinite values in "
+            f"{[c for c in used if not np.isfinite(out[c]).all()]}"
+            f" (first at index {first})"
+        )
         if not dropna:
             raise UserError(msg + "; clean the data or pass dropna=True to drop them")
         notes.append(msg + "; dropped")
@@ -131,8 +149,10 @@ def prepare_points(df: pd.DataFrame, columns: Columns | None = None, *, runs_whe
     for c in used:
         nonpos = out[c] <= 0
         if nonpos.any():
-            raise UserError(f"column for {c} has {int(nonpos.sum())} non-positive value(s) (first at index "
-                            f"{out.index[nonpos.to_numpy()][0]}); N, D, C and loss must be > 0 for log-space fits")
+            raise UserError(
+                f"column for {c} has {int(nonpos.sum())} non-positive value(s) (first at index "
+                f"{out.index[nonpos.to_numpy()][0]}); N, D, C and loss must be > 0 for log-space fits"
+            )
 
     derived: list[str] = []
     if not has_d:
@@ -206,8 +226,10 @@ def identifiability_warnings(points: Points, min_decades: float = 1.5) -> list[s
         resid = lD - (slope * lN + icpt)
         r2 = 1 - resid.var() / lD.var()
         if r2 > 0.95 or resid.std() < 0.1:
-            msgs.append(f"D does not vary independently of N (log D on log N: R^2={r2:.3f}, residual SD "
-                        f"{resid.std():.3f} decades); alpha and beta are confounded")
+            msgs.append(
+                f"D does not vary independently of N (log D on log N: R^2={r2:.3f}, residual SD "
+                f"{resid.std():.3f} decades); alpha and beta are confounded"
+            )
     if np.ptp(np.log10(points.C)) < 1e-9:
         msgs.append("all points are at one compute budget; D is determined by N")
     return msgs
@@ -218,7 +240,12 @@ def chinchilla_points() -> pd.DataFrame:
     canonical columns N, C, D (= C/6N, imputed as Epoch do) and loss; no run column (each point is
     a separate training run)."""
     raw = pd.read_csv(data_file("chinchilla_points.csv"))
-    out = pd.DataFrame({"N": raw["Model Size"].astype(float), "C": raw["Training FLOP"].astype(float),
-                        "loss": raw["loss"].astype(float)})
+    out = pd.DataFrame(
+        {
+            "N": raw["Model Size"].astype(float),
+            "C": raw["Training FLOP"].astype(float),
+            "loss": raw["loss"].astype(float),
+        }
+    )
     out["D"] = out["C"] / (6 * out["N"])
     return out[["N", "D", "C", "loss"]]

@@ -11,6 +11,7 @@
 * `predict_largest_run`: hold out the largest model size, fit the parametric law on the others and
   predict its whole loss curve (the paper's Fig. 9 check, with a curve instead of a point).
 """
+
 from __future__ import annotations
 
 import warnings
@@ -40,9 +41,16 @@ class ExtrapolationResult:
     fit: ParametricFit | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return jsonable({"method": self.method, "kind": self.kind, "summary": self.summary,
-                            "table": self.table.to_dict(orient="records"), "warnings": list(self.warnings),
-                            "fit": None if self.fit is None else self.fit.to_dict()})
+        return jsonable(
+            {
+                "method": self.method,
+                "kind": self.kind,
+                "summary": self.summary,
+                "table": self.table.to_dict(orient="records"),
+                "warnings": list(self.warnings),
+                "fit": None if self.fit is None else self.fit.to_dict(),
+            }
+        )
 
 
 def _canonical(points) -> pd.DataFrame:
@@ -58,9 +66,16 @@ def _quiet(fn, *args, **kwargs):
     return out, [str(w.message) for w in caught if issubclass(w.category, FitWarning)]
 
 
-def leave_future_out(df: pd.DataFrame, columns: Columns | None = None, *, method: str = "parametric",
-                     n_folds: int = 4, train_fraction: float = 0.5, min_train_budgets: int = 3,
-                     **fit_kwargs) -> ExtrapolationResult:
+def leave_future_out(
+    df: pd.DataFrame,
+    columns: Columns | None = None,
+    *,
+    method: str = "parametric",
+    n_folds: int = 4,
+    train_fraction: float = 0.5,
+    min_train_budgets: int = 3,
+    **fit_kwargs,
+) -> ExtrapolationResult:
     """Refit on the smaller budgets, predict the next window (see module doc). fit_kwargs go to the
     fit function (bootstrap defaults to 0 here)."""
     fit_kwargs.setdefault("bootstrap", 0)
@@ -92,8 +107,13 @@ def _lfo_parametric(df, columns, method, n_folds, train_fraction, fit_kwargs) ->
     for k in range(n_folds):
         train = data.loc[logc <= edges[k]]
         test = data.loc[(logc > edges[k]) & (logc <= edges[k + 1])]
-        row = {"fold": k, "c_train_max": float(np.exp(edges[k])), "c_test_max": float(np.exp(edges[k + 1])),
-               "n_train": len(train), "n_test": len(test)}
+        row = {
+            "fold": k,
+            "c_train_max": float(np.exp(edges[k])),
+            "c_test_max": float(np.exp(edges[k + 1])),
+            "n_train": len(train),
+            "n_test": len(test),
+        }
         if test.empty:
             continue
         try:
@@ -104,10 +124,17 @@ def _lfo_parametric(df, columns, method, n_folds, train_fraction, fit_kwargs) ->
             continue
         pred = fit.law.loss(test["N"], test["D"])
         rel = (pred - test["loss"].to_numpy()) / test["loss"].to_numpy()
-        row |= {"a": fit.a, "alpha": fit.law.alpha, "beta": fit.law.beta, "E": fit.law.E, "converged": fit.converged,
-                "rmse_log_loss": float(np.sqrt(np.mean((np.log(pred) - np.log(test["loss"])) ** 2))),
-                "mean_rel_error": float(rel.mean()), "max_abs_rel_error": float(np.abs(rel).max()),
-                "warnings": "; ".join(w)}
+        row |= {
+            "a": fit.a,
+            "alpha": fit.law.alpha,
+            "beta": fit.law.beta,
+            "E": fit.law.E,
+            "converged": fit.converged,
+            "rmse_log_loss": float(np.sqrt(np.mean((np.log(pred) - np.log(test["loss"])) ** 2))),
+            "mean_rel_error": float(rel.mean()),
+            "max_abs_rel_error": float(np.abs(rel).max()),
+            "warnings": "; ".join(w),
+        }
         rows.append(row)
     table = pd.DataFrame(rows)
     summary = _summary(table, "rmse_log_loss")
@@ -125,14 +152,24 @@ def _lfo_line(method, C, N_opt, n_folds, train_fraction, fit_warnings) -> Extrap
             continue
         slope, icpt = np.polyfit(lc[tr], np.log(N_opt[tr]), 1)
         err = (slope * lc[te] + icpt - np.log(N_opt[te])) / np.log(10)
-        rows.append({"fold": k, "c_train_max": float(np.exp(edges[k])), "c_test_max": float(np.exp(edges[k + 1])),
-                     "n_train": int(tr.sum()), "n_test": int(te.sum()), "a": float(slope),
-                     "models_in_train": int(np.unique(N_opt[tr]).size),
-                     "rmse_log10_N_opt": float(np.sqrt(np.mean(err ** 2))), "mean_log10_error": float(err.mean())})
+        rows.append(
+            {
+                "fold": k,
+                "c_train_max": float(np.exp(edges[k])),
+                "c_test_max": float(np.exp(edges[k + 1])),
+                "n_train": int(tr.sum()),
+                "n_test": int(te.sum()),
+                "a": float(slope),
+                "models_in_train": int(np.unique(N_opt[tr]).size),
+                "rmse_log10_N_opt": float(np.sqrt(np.mean(err**2))),
+                "mean_log10_error": float(err.mean()),
+            }
+        )
     table = pd.DataFrame(rows)
     msgs = [] if rows else ["no fold had >= 2 frontier models in its training window"]
-    return ExtrapolationResult(method, "leave-future-out", table, _summary(table, "rmse_log10_N_opt"),
-                               tuple(fit_warnings) + emit(msgs))
+    return ExtrapolationResult(
+        method, "leave-future-out", table, _summary(table, "rmse_log10_N_opt"), tuple(fit_warnings) + emit(msgs)
+    )
 
 
 def _lfo_budgets(C, N_opt, min_train, fit_warnings) -> ExtrapolationResult:
@@ -142,9 +179,18 @@ def _lfo_budgets(C, N_opt, min_train, fit_warnings) -> ExtrapolationResult:
     for k in range(min_train, C.size):
         slope, icpt = np.polyfit(np.log(C[:k]), np.log(N_opt[:k]), 1)
         err = float((slope * np.log(C[k]) + icpt - np.log(N_opt[k])) / np.log(10))
-        rows.append({"fold": k - min_train, "n_train_budgets": k, "c_train_max": float(C[k - 1]), "c_test": float(C[k]),
-                     "a": float(slope), "predicted_N_opt": float(np.exp(slope * np.log(C[k]) + icpt)),
-                     "observed_N_opt": float(N_opt[k]), "log10_error": err})
+        rows.append(
+            {
+                "fold": k - min_train,
+                "n_train_budgets": k,
+                "c_train_max": float(C[k - 1]),
+                "c_test": float(C[k]),
+                "a": float(slope),
+                "predicted_N_opt": float(np.exp(slope * np.log(C[k]) + icpt)),
+                "observed_N_opt": float(N_opt[k]),
+                "log10_error": err,
+            }
+        )
     table = pd.DataFrame(rows)
     msgs = [] if rows else [f"fewer than {min_train + 1} usable budgets; nothing to hold out"]
     s = _summary(table, "log10_error", rms=True)
@@ -156,14 +202,17 @@ def _summary(table: pd.DataFrame, col: str, rms: bool = False) -> dict[str, Any]
         return {"folds": 0}
     v = table[col].dropna().to_numpy()
     out: dict[str, Any] = {"folds": int(v.size)}
-    out[f"mean_{col}" if not rms else f"rms_{col}"] = float(np.sqrt(np.mean(v ** 2)) if rms else v.mean()) if v.size else None
+    out[f"mean_{col}" if not rms else f"rms_{col}"] = (
+        float(np.sqrt(np.mean(v**2)) if rms else v.mean()) if v.size else None
+    )
     if "a" in table:
         out["a_by_fold"] = [float(x) for x in table["a"].to_numpy()]
     return out
 
 
-def predict_largest_run(df: pd.DataFrame, columns: Columns | None = None, *, method: str = "parametric",
-                        **fit_kwargs) -> ExtrapolationResult:
+def predict_largest_run(
+    df: pd.DataFrame, columns: Columns | None = None, *, method: str = "parametric", **fit_kwargs
+) -> ExtrapolationResult:
     """Hold out every run of the largest N, fit `method` on the rest, predict the held-out curve."""
     if method not in PARAMETRIC:
         raise UserError(f"method must be one of {list(PARAMETRIC)}; got {method!r}")
@@ -180,9 +229,13 @@ def predict_largest_run(df: pd.DataFrame, columns: Columns | None = None, *, met
     table = held[["run_id", "N", "D", "C", "loss"]].assign(predicted=pred)
     table["rel_error"] = (table["predicted"] - table["loss"]) / table["loss"]
     last = table.sort_values("C").groupby("run_id").tail(1)
-    summary = {"held_out_N": float(n_max), "n_points": len(table),
-               "rmse_log_loss": float(np.sqrt(np.mean((np.log(table["predicted"]) - np.log(table["loss"])) ** 2))),
-               "mean_rel_error": float(table["rel_error"].mean()),
-               "max_abs_rel_error": float(table["rel_error"].abs().max()),
-               "final_point_rel_error": float(last["rel_error"].mean()), "fit_converged": fit.converged}
+    summary = {
+        "held_out_N": float(n_max),
+        "n_points": len(table),
+        "rmse_log_loss": float(np.sqrt(np.mean((np.log(table["predicted"]) - np.log(table["loss"])) ** 2))),
+        "mean_rel_error": float(table["rel_error"].mean()),
+        "max_abs_rel_error": float(table["rel_error"].abs().max()),
+        "final_point_rel_error": float(last["rel_error"].mean()),
+        "fit_converged": fit.converged,
+    }
     return ExtrapolationResult(method, "largest-run", table.reset_index(drop=True), summary, fit.warnings, fit)

@@ -13,6 +13,7 @@
 The bootstrap resamples runs: a replicate keeps the runs it drew (duplicates do not change an
 argmin), recomputes the frontier on the same grid and refits the lines, all vectorised.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -60,12 +61,19 @@ class FrontierFit(AllocationFit):
         return pd.DataFrame({"C": C, "value": centre, "lo": lo, "hi": hi})
 
     def _extra(self):
-        return {"n_models_on_frontier": len(self.models_on_frontier),
-                "models_on_frontier": list(self.models_on_frontier), "c_range": list(self.c_range),
-                "c_range_source": self.c_range_source,
-                "bracketed_range": list(self.bracketed_range), "grid_points": len(self.frontier), "read": self.read,
-                "n_runs": self.n_runs, "n_points": len(self.points), "resample_unit": self.points.unit,
-                "derived_columns": list(self.points.derived)}
+        return {
+            "n_models_on_frontier": len(self.models_on_frontier),
+            "models_on_frontier": list(self.models_on_frontier),
+            "c_range": list(self.c_range),
+            "c_range_source": self.c_range_source,
+            "bracketed_range": list(self.bracketed_range),
+            "grid_points": len(self.frontier),
+            "read": self.read,
+            "n_runs": self.n_runs,
+            "n_points": len(self.points),
+            "resample_unit": self.points.unit,
+            "derived_columns": list(self.points.derived),
+        }
 
 
 def _frontier_from_matrix(M: np.ndarray, N_runs: np.ndarray):
@@ -77,10 +85,21 @@ def _frontier_from_matrix(M: np.ndarray, N_runs: np.ndarray):
     return idx, np.where(np.isfinite(best), best, np.nan)
 
 
-def fit_frontier(df: pd.DataFrame, columns: Columns | None = None, *, c_min: float | None = None,
-                 c_max: float | None = None, n_grid: int = 100, read: str = "interpolate",
-                 bootstrap: int = DEFAULT_REPLICATES, ci_level: float = 0.95, seed: int | None = 0,
-                 grid_range: str = "bracketed", drop_highest_loss: int = 0, dropna: bool = False) -> FrontierFit:
+def fit_frontier(
+    df: pd.DataFrame,
+    columns: Columns | None = None,
+    *,
+    c_min: float | None = None,
+    c_max: float | None = None,
+    n_grid: int = 100,
+    read: str = "interpolate",
+    bootstrap: int = DEFAULT_REPLICATES,
+    ci_level: float = 0.95,
+    seed: int | None = 0,
+    grid_range: str = "bracketed",
+    drop_highest_loss: int = 0,
+    dropna: bool = False,
+) -> FrontierFit:
     """Fit N_opt ∝ C^a and D_opt ∝ C^b on the loss-vs-compute frontier (see module doc). Without a
     run column each distinct N is taken as one run (one curve per size).
 
@@ -96,15 +115,19 @@ def fit_frontier(df: pd.DataFrame, columns: Columns | None = None, *, c_min: flo
     msgs = list(points.notes)
     require_sizes(points, 2, "the frontier fit")
     if np.ptp(np.log(points.C)) <= 1e-12:
-        raise UserError("all points are at one compute budget; the frontier fit needs loss curves logged over "
-                        "a range of compute (use the isoFLOP or parametric fit for single-budget data)")
+        raise UserError(
+            "all points are at one compute budget; the frontier fit needs loss curves logged over "
+            "a range of compute (use the isoFLOP or parametric fit for single-budget data)"
+        )
     if points.unit == "N":
         msgs.append("no run column: each distinct N is treated as one run (one loss curve per size)")
     curves = RunCurves.from_points(points)
     single = np.mean([x.size == 1 for x in curves.log_c])
     if single > 0.5:
-        msgs.append(f"{single:.0%} of runs have a single logged point; the frontier method needs loss curves (a single "
-                    "point is only read at its exact C). Consider the parametric or isoFLOP fit")
+        msgs.append(
+            f"{single:.0%} of runs have a single logged point; the frontier method needs loss curves (a single "
+            "point is only read at its exact C). Consider the parametric or isoFLOP fit"
+        )
     if grid_range not in ("bracketed", "overlap"):
         raise UserError(f"grid_range must be 'bracketed' or 'overlap'; got {grid_range!r}")
     if n_grid < 3:
@@ -126,8 +149,10 @@ def fit_frontier(df: pd.DataFrame, columns: Columns | None = None, *, c_min: flo
             lo, hi, source = br[0], br[1], "bracketed"
             grid, M, idx, best = _frontier_on(curves, lo, hi, n_grid, read)
         else:
-            msgs.append(f"only {n_inner} model size(s) are optimal away from the smallest and largest sizes; the grid "
-                        "keeps the whole overlap range, whose ends are biased towards the extreme sizes")
+            msgs.append(
+                f"only {n_inner} model size(s) are optimal away from the smallest and largest sizes; the grid "
+                "keeps the whole overlap range, whose ends are biased towards the extreme sizes"
+            )
     keep = idx >= 0
     if not keep.all():
         msgs.append(f"{int((~keep).sum())} of {n_grid} grid points have no run that reached them; dropped")
@@ -137,15 +162,18 @@ def fit_frontier(df: pd.DataFrame, columns: Columns | None = None, *, c_min: flo
     run_opt = idx[keep]
     N_opt = curves.N[run_opt]
     D_opt = C / (6.0 * N_opt)
-    frontier = pd.DataFrame({"C": C, "N_opt": N_opt, "D_opt": D_opt, "loss_opt": best[keep],
-                             "run": [curves.labels[i] for i in run_opt]})
+    frontier = pd.DataFrame(
+        {"C": C, "N_opt": N_opt, "D_opt": D_opt, "loss_opt": best[keep], "run": [curves.labels[i] for i in run_opt]}
+    )
     models = tuple(sorted(set(map(float, N_opt))))
     bracketed = _bracketed_range(C, N_opt, curves.N)
     if source != "bracketed":
         msgs += _edge_warnings(C, bracketed)
     if len(models) < MIN_FRONTIER_MODELS:
-        msgs.append(f"only {len(models)} distinct model size(s) on the frontier (< {MIN_FRONTIER_MODELS}); a and b "
-                    "rest on too few models to be trusted")
+        msgs.append(
+            f"only {len(models)} distinct model size(s) on the frontier (< {MIN_FRONTIER_MODELS}); a and b "
+            "rest on too few models to be trusted"
+        )
     msgs += _past_optimum_warnings(C, run_opt, curves)
     lC = np.log(C)
     ones = np.ones((1, C.size), bool)
@@ -160,12 +188,33 @@ def fit_frontier(df: pd.DataFrame, columns: Columns | None = None, *, c_min: flo
         frac = float(valid.mean())
         if frac < 0.9:
             msgs.append(f"only {frac:.1%} of bootstrap replicates had >= 2 models on the frontier; intervals use those")
-        boot = BootstrapInfo(replicates=bootstrap, unit=points.unit, n_units=curves.n_runs, ci_level=ci_level,
-                             seed=seed, converged_fraction=1.0, valid_fraction=frac, samples=samples)
+        boot = BootstrapInfo(
+            replicates=bootstrap,
+            unit=points.unit,
+            n_units=curves.n_runs,
+            ci_level=ci_level,
+            seed=seed,
+            converged_fraction=1.0,
+            valid_fraction=frac,
+            samples=samples,
+        )
         estimates = estimates_from_samples(point, samples, ci_level, mask=valid)
-    return FrontierFit(method="frontier", estimates=estimates, converged=True, warnings=emit(msgs), bootstrap=boot,
-                       frontier=frontier, models_on_frontier=models, c_range=(float(lo), float(hi)),
-                       c_range_source=source, bracketed_range=bracketed, read=read, n_runs=curves.n_runs, points=points, curves=curves)
+    return FrontierFit(
+        method="frontier",
+        estimates=estimates,
+        converged=True,
+        warnings=emit(msgs),
+        bootstrap=boot,
+        frontier=frontier,
+        models_on_frontier=models,
+        c_range=(float(lo), float(hi)),
+        c_range_source=source,
+        bracketed_range=bracketed,
+        read=read,
+        n_runs=curves.n_runs,
+        points=points,
+        curves=curves,
+    )
 
 
 def _past_optimum_warnings(C: np.ndarray, run_opt: np.ndarray, curves: RunCurves) -> list[str]:
@@ -183,17 +232,21 @@ def _past_optimum_warnings(C: np.ndarray, run_opt: np.ndarray, curves: RunCurves
         else:
             overtaken += 1
     if left_by_ending and not overtaken:
-        return [f"no model was overtaken while still training: each of the {left_by_ending} hand-overs on the frontier "
-                "happens where a run's curve ends, so no run went past its compute-optimal point. The frontier traces "
-                "where the runs stop (the budget design), not the loss law; do not read a and b from it (train the "
-                "smaller models longer, or use the parametric fit)"]
+        return [
+            f"no model was overtaken while still training: each of the {left_by_ending} hand-overs on the frontier "
+            "happens where a run's curve ends, so no run went past its compute-optimal point. The frontier traces "
+            "where the runs stop (the budget design), not the loss law; do not read a and b from it (train the "
+            "smaller models longer, or use the parametric fit)"
+        ]
     return []
 
 
 def _check_range(lo: float, hi: float) -> None:
     if not (lo > 0 and hi > lo):
-        raise UserError(f"the frontier's compute range is empty (c_min={lo:.4g}, c_max={hi:.4g}); the curves do not "
-                        "overlap there. Pass --c-min/--c-max inside the logged range, or use the parametric fit")
+        raise UserError(
+            f"the frontier's compute range is empty (c_min={lo:.4g}, c_max={hi:.4g}); the curves do not "
+            "overlap there. Pass --c-min/--c-max inside the logged range, or use the parametric fit"
+        )
 
 
 def _frontier_on(curves: RunCurves, lo: float, hi: float, n_grid: int, read: str):
@@ -218,24 +271,31 @@ EDGE_FRACTION = 0.2
 def _edge_warnings(C: np.ndarray, bracketed: tuple[float, float]) -> list[str]:
     lo, hi = np.log(C[0]), np.log(C[-1])
     if not np.isfinite(bracketed[0]):
-        return ["the frontier never leaves the smallest or largest model size; the sweep does not bracket the "
-                "optimum anywhere on the grid"]
+        return [
+            "the frontier never leaves the smallest or largest model size; the sweep does not bracket the "
+            "optimum anywhere on the grid"
+        ]
     msgs = []
     f_lo = (np.log(bracketed[0]) - lo) / (hi - lo)
     f_hi = (hi - np.log(bracketed[1])) / (hi - lo)
     if f_lo > EDGE_FRACTION:
-        msgs.append(f"the smallest model is on the frontier for C < {bracketed[0]:.3g} ({f_lo:.0%} of the grid in "
-                    "log C), where the optimum may be smaller than any model run; this flattens N_opt (consider "
-                    f"--c-min {bracketed[0]:.3g})")
+        msgs.append(
+            f"the smallest model is on the frontier for C < {bracketed[0]:.3g} ({f_lo:.0%} of the grid in "
+            "log C), where the optimum may be smaller than any model run; this flattens N_opt (consider "
+            f"--c-min {bracketed[0]:.3g})"
+        )
     if f_hi > EDGE_FRACTION:
-        msgs.append(f"the largest model is on the frontier for C > {bracketed[1]:.3g} ({f_hi:.0%} of the grid in "
-                    "log C), where the optimum may be larger than any model run; this flattens N_opt (consider "
-                    f"--c-max {bracketed[1]:.3g})")
+        msgs.append(
+            f"the largest model is on the frontier for C > {bracketed[1]:.3g} ({f_hi:.0%} of the grid in "
+            "log C), where the optimum may be larger than any model run; this flattens N_opt (consider "
+            f"--c-max {bracketed[1]:.3g})"
+        )
     return msgs
 
 
-def _bootstrap(M: np.ndarray, N_runs: np.ndarray, lC: np.ndarray, replicates: int, seed: int | None,
-               chunk: int = 4_000_000):
+def _bootstrap(
+    M: np.ndarray, N_runs: np.ndarray, lC: np.ndarray, replicates: int, seed: int | None, chunk: int = 4_000_000
+):
     """Vectorised frontier bootstrap. Returns coefficient samples (plus the per-replicate frontier
     N_opt and loss on the grid, for the compute-law bootstrap) and the valid mask."""
     G, R = M.shape
@@ -244,11 +304,11 @@ def _bootstrap(M: np.ndarray, N_runs: np.ndarray, lC: np.ndarray, replicates: in
     L_opt = np.full((replicates, G), np.nan)
     step = max(1, chunk // max(1, G * R))
     for s in range(0, replicates, step):
-        pk = present[s:s + step]
+        pk = present[s : s + step]
         Mk = np.where(pk[:, None, :], M[None], np.nan)
         idx, best = _frontier_from_matrix(Mk, N_runs)
-        N_opt[s:s + step] = np.where(idx >= 0, N_runs[idx.clip(0)], np.nan)
-        L_opt[s:s + step] = best
+        N_opt[s : s + step] = np.where(idx >= 0, N_runs[idx.clip(0)], np.nan)
+        L_opt[s : s + step] = best
     ok = np.isfinite(N_opt)
     logN = np.log(np.where(ok, N_opt, 1.0))
     n_models = np.array([np.unique(row[np.isfinite(row)]).size for row in N_opt])
@@ -256,7 +316,13 @@ def _bootstrap(M: np.ndarray, N_runs: np.ndarray, lC: np.ndarray, replicates: in
     logD = np.log(np.exp(lC)[None] / 6.0) - logN
     sb, ib = loglog_lines_batched(lC, logD, ok)
     valid = (n_models >= 2) & np.isfinite(sa)
-    samples = {"a": np.where(valid, sa, np.nan), "b": np.where(valid, sb, np.nan),
-               "a0": np.where(valid, np.exp(ia), np.nan), "b0": np.where(valid, np.exp(ib), np.nan),
-               "N_opt_grid": N_opt, "loss_opt_grid": L_opt, "n_models": n_models.astype(float)}
+    samples = {
+        "a": np.where(valid, sa, np.nan),
+        "b": np.where(valid, sb, np.nan),
+        "a0": np.where(valid, np.exp(ia), np.nan),
+        "b0": np.where(valid, np.exp(ib), np.nan),
+        "N_opt_grid": N_opt,
+        "loss_opt_grid": L_opt,
+        "n_models": n_models.astype(float),
+    }
     return samples, valid

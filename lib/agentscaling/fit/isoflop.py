@@ -15,6 +15,7 @@
 The bootstrap resamples runs; the parabola replicates are solved as batched weighted normal
 equations (no Python loop over replicates).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -63,9 +64,14 @@ class IsoflopFit(AllocationFit):
 
     def _extra(self):
         prof = self.profiles.drop(columns=[c for c in ("p0", "p1", "p2", "x0") if c in self.profiles])
-        return {"fit": self.fit, "budgets": prof.to_dict(orient="records"), "n_runs": self.n_runs,
-                "n_points": len(self.points), "resample_unit": self.points.unit,
-                "derived_columns": list(self.points.derived)}
+        return {
+            "fit": self.fit,
+            "budgets": prof.to_dict(orient="records"),
+            "n_runs": self.n_runs,
+            "n_points": len(self.points),
+            "resample_unit": self.points.unit,
+            "derived_columns": list(self.points.derived),
+        }
 
 
 def _cluster_budgets(C: np.ndarray, rel_tol: float) -> np.ndarray:
@@ -83,8 +89,7 @@ def _slice(points: Points, curves: RunCurves, budgets, n_budgets, c_min, c_max, 
     if budgets is None and single and c_min is None and c_max is None:
         ids = _cluster_budgets(f["C"].to_numpy(), rel_tol)
         Cb = np.exp(pd.Series(np.log(f["C"].to_numpy())).groupby(ids).transform("mean").to_numpy())
-        return pd.DataFrame({"C": Cb, "run": f["run"].to_numpy(), "N": f["N"].to_numpy(),
-                             "loss": f["loss"].to_numpy()})
+        return pd.DataFrame({"C": Cb, "run": f["run"].to_numpy(), "N": f["N"].to_numpy(), "loss": f["loss"].to_numpy()})
     if budgets is None:
         if single:
             cs = f["C"].to_numpy()
@@ -93,8 +98,10 @@ def _slice(points: Points, curves: RunCurves, budgets, n_budgets, c_min, c_max, 
             lo, hi = overlap_range(curves)
             lo, hi = (c_min or lo), (c_max or hi)
         if not hi > lo:
-            raise UserError(f"no compute range for isoFLOP budgets (c_min={lo:.4g}, c_max={hi:.4g}); the curves do "
-                            "not overlap. Pass budgets or --c-min/--c-max inside the logged range")
+            raise UserError(
+                f"no compute range for isoFLOP budgets (c_min={lo:.4g}, c_max={hi:.4g}); the curves do "
+                "not overlap. Pass budgets or --c-min/--c-max inside the logged range"
+            )
         budgets = np.geomspace(lo, hi, n_budgets)
     budgets = np.asarray(budgets, float)
     if budgets.size == 0 or (budgets <= 0).any() or not np.isfinite(budgets).all():
@@ -139,11 +146,25 @@ def _per_n(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ux, np.exp(np.bincount(inv, np.log(y)) / np.bincount(inv))
 
 
-def fit_isoflop(df: pd.DataFrame, columns: Columns | None = None, *, budgets: Sequence[float] | None = None,
-                n_budgets: int = 8, c_min: float | None = None, c_max: float | None = None, fit: str = "parabola",
-                read: str = "interpolate", rel_tol: float = 0.1, min_sizes: int = 3,
-                bootstrap: int = DEFAULT_REPLICATES, ci_level: float = 0.95, seed: int | None = 0,
-                design: str = "auto", drop_highest_loss: int = 0, dropna: bool = False) -> IsoflopFit:
+def fit_isoflop(
+    df: pd.DataFrame,
+    columns: Columns | None = None,
+    *,
+    budgets: Sequence[float] | None = None,
+    n_budgets: int = 8,
+    c_min: float | None = None,
+    c_max: float | None = None,
+    fit: str = "parabola",
+    read: str = "interpolate",
+    rel_tol: float = 0.1,
+    min_sizes: int = 3,
+    bootstrap: int = DEFAULT_REPLICATES,
+    ci_level: float = 0.95,
+    seed: int | None = 0,
+    design: str = "auto",
+    drop_highest_loss: int = 0,
+    dropna: bool = False,
+) -> IsoflopFit:
     """isoFLOP fit (see module doc). design: "curves" (runs logged along training), "points"
     (one final-loss point per run) or "auto": with a run column, "points" when every run has one
     point; without one, "curves" (one run per N) when sizes have >= 5 points each (median), else
@@ -156,23 +177,41 @@ def fit_isoflop(df: pd.DataFrame, columns: Columns | None = None, *, budgets: Se
     has_run = cols.run is not None and cols.run in df.columns
     if design == "auto" and not has_run and cols.N in df.columns:
         design = "curves" if df.groupby(cols.N).size().median() >= 5 else "points"
-    points = prepare_points(df, columns, runs_when_missing="N" if design == "curves" else "point",
-                            drop_highest_loss=drop_highest_loss, dropna=dropna)
+    points = prepare_points(
+        df,
+        columns,
+        runs_when_missing="N" if design == "curves" else "point",
+        drop_highest_loss=drop_highest_loss,
+        dropna=dropna,
+    )
     msgs = list(points.notes)
     require_sizes(points, min_sizes, "the isoFLOP fit")
     curves = RunCurves.from_points(points)
     sliced = _slice(points, curves, budgets, n_budgets, c_min, c_max, read, rel_tol)
     if sliced.empty or sliced["C"].nunique() < 2:
-        raise UserError("the isoFLOP fit needs at least two compute budgets with data; all points are at one budget"
-                        if points.frame["C"].nunique() == 1 or sliced["C"].nunique() == 1 else
-                        "no run reached any of the budgets")
+        raise UserError(
+            "the isoFLOP fit needs at least two compute budgets with data; all points are at one budget"
+            if points.frame["C"].nunique() == 1 or sliced["C"].nunique() == 1
+            else "no run reached any of the budgets"
+        )
 
     rows = []
     for C, g in sliced.groupby("C", sort=True):
         x, y = np.log(g["N"].to_numpy()), g["loss"].to_numpy()
         ux, uy = _per_n(x, y)
-        row = {"C": C, "n_sizes": int(ux.size), "n_runs": int(len(g)), "N_opt": np.nan, "loss_opt": np.nan,
-               "edge": False, "used": False, "p0": np.nan, "p1": np.nan, "p2": np.nan, "x0": np.nan}
+        row = {
+            "C": C,
+            "n_sizes": int(ux.size),
+            "n_runs": int(len(g)),
+            "N_opt": np.nan,
+            "loss_opt": np.nan,
+            "edge": False,
+            "used": False,
+            "p0": np.nan,
+            "p1": np.nan,
+            "p2": np.nan,
+            "x0": np.nan,
+        }
         if ux.size < min_sizes:
             msgs.append(f"budget C={C:.3g}: only {ux.size} model size(s) (< {min_sizes}); budget dropped")
             rows.append(row)
@@ -187,17 +226,25 @@ def fit_isoflop(df: pd.DataFrame, columns: Columns | None = None, *, budgets: Se
                 continue
             xv = x0 - p1 / (2 * p2)
             outside = xv < ux[0] or xv > ux[-1]
-            row.update(N_opt=float(np.exp(xv)), loss_opt=float(p0 - p1 * p1 / (4 * p2)), edge=bool(sampled_edge or outside),
-                       used=not outside)
+            row.update(
+                N_opt=float(np.exp(xv)),
+                loss_opt=float(p0 - p1 * p1 / (4 * p2)),
+                edge=bool(sampled_edge or outside),
+                used=not outside,
+            )
             if outside:
-                msgs.append(f"budget C={C:.3g}: the parabola's minimum N={np.exp(xv):.3g} lies outside the sampled sizes "
-                            f"[{np.exp(ux[0]):.3g}, {np.exp(ux[-1]):.3g}]; budget excluded from the power-law fit")
+                msgs.append(
+                    f"budget C={C:.3g}: the parabola's minimum N={np.exp(xv):.3g} lies outside the sampled sizes "
+                    f"[{np.exp(ux[0]):.3g}, {np.exp(ux[-1]):.3g}]; budget excluded from the power-law fit"
+                )
         else:
             xm, ym, at_edge = _akima_min(ux, uy)
             row.update(N_opt=float(np.exp(xm)), loss_opt=ym, edge=bool(sampled_edge or at_edge), used=True)
         if sampled_edge:
-            msgs.append(f"budget C={C:.3g}: the lowest loss is at the edge of the sampled sizes; the sweep does not "
-                        "bracket the optimum there")
+            msgs.append(
+                f"budget C={C:.3g}: the lowest loss is at the edge of the sampled sizes; the sweep does not "
+                "bracket the optimum there"
+            )
         rows.append(row)
     profiles = pd.DataFrame(rows)
     profiles["D_opt"] = profiles["C"] / (6.0 * profiles["N_opt"])
@@ -205,9 +252,11 @@ def fit_isoflop(df: pd.DataFrame, columns: Columns | None = None, *, budgets: Se
     if used.sum() < 2:
         emit(msgs)  # the per-budget reasons, before the error
         n_out = int((profiles["edge"] & ~profiles["used"] & profiles["N_opt"].notna()).sum())
-        raise UserError(f"only {int(used.sum())} budget(s) gave an isoFLOP minimum inside the sampled sizes "
-                        f"({n_out} had their minimum outside); need at least 2 to fit N_opt ∝ C^a. Sample sizes "
-                        "around the optimum at each budget")
+        raise UserError(
+            f"only {int(used.sum())} budget(s) gave an isoFLOP minimum inside the sampled sizes "
+            f"({n_out} had their minimum outside); need at least 2 to fit N_opt ∝ C^a. Sample sizes "
+            "around the optimum at each budget"
+        )
     if used.sum() < 3:
         msgs.append(f"only {int(used.sum())} budgets gave a minimum; a and b rest on 2 points")
     lC = np.log(profiles["C"].to_numpy())
@@ -223,15 +272,40 @@ def fit_isoflop(df: pd.DataFrame, columns: Columns | None = None, *, budgets: Se
         frac = float(valid.mean())
         if frac < 0.9:
             msgs.append(f"only {frac:.1%} of bootstrap replicates had >= 2 usable budgets; intervals use those")
-        boot = BootstrapInfo(replicates=bootstrap, unit=points.unit, n_units=curves.n_runs, ci_level=ci_level,
-                             seed=seed, converged_fraction=1.0, valid_fraction=frac, samples=samples)
+        boot = BootstrapInfo(
+            replicates=bootstrap,
+            unit=points.unit,
+            n_units=curves.n_runs,
+            ci_level=ci_level,
+            seed=seed,
+            converged_fraction=1.0,
+            valid_fraction=frac,
+            samples=samples,
+        )
         estimates = estimates_from_samples(point, samples, ci_level, mask=valid)
-    return IsoflopFit(method="isoflop", estimates=estimates, converged=True, warnings=emit(msgs), bootstrap=boot,
-                      profiles=profiles, sliced=sliced, fit=fit, n_runs=curves.n_runs, points=points)
+    return IsoflopFit(
+        method="isoflop",
+        estimates=estimates,
+        converged=True,
+        warnings=emit(msgs),
+        bootstrap=boot,
+        profiles=profiles,
+        sliced=sliced,
+        fit=fit,
+        n_runs=curves.n_runs,
+        points=points,
+    )
 
 
-def _bootstrap(sliced: pd.DataFrame, profiles: pd.DataFrame, n_runs: int, fit: str, min_sizes: int,
-               replicates: int, seed: int | None):
+def _bootstrap(
+    sliced: pd.DataFrame,
+    profiles: pd.DataFrame,
+    n_runs: int,
+    fit: str,
+    min_sizes: int,
+    replicates: int,
+    seed: int | None,
+):
     counts = run_counts(n_runs, replicates, seed).astype(float)
     budgets = profiles["C"].to_numpy()
     N_opt = np.full((replicates, budgets.size), np.nan)

@@ -4,6 +4,7 @@ With C = 6ND, minimising L at fixed C gives (Hoffmann et al. 2022, App. D):
     N_opt(C) = G (C/6)^a,  D_opt(C) = G^-1 (C/6)^b,  G = (alpha A / (beta B))^(1/(alpha+beta)),
     a = beta/(alpha+beta),  b = alpha/(alpha+beta).
 """
+
 from __future__ import annotations
 
 import math

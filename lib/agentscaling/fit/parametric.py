@@ -26,6 +26,7 @@ one L-BFGS-B call per replicate and identical to it (objective within 1e-14 rela
 Chinchilla points). A replicate it leaves unconverged is refitted with L-BFGS-B; each replicate's
 convergence (the same gradient check) is recorded and intervals use the converged ones.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -37,15 +38,20 @@ import pandas as pd
 from scipy.optimize import curve_fit, minimize, nnls
 
 from ..errors import UserError
+from ._threads import blas_single_thread
 from .bootstrap import DEFAULT_REPLICATES, map_chunks, point_weights, split
 from .common import BootstrapInfo, FitResultBase, emit, estimates_from_samples
 from .data import Columns, Points, identifiability_warnings, prepare_points, require_sizes
-from ._threads import blas_single_thread
 from .law import ParametricLaw
 
 #: Chinchilla's initialisation grid (Hoffmann et al. 2022, App. D.2), in LSE coordinates.
-CHINCHILLA_GRID = dict(a=np.arange(0, 30, 5.0), b=np.arange(0, 30, 5.0), e=np.arange(-1, 1.5, 0.5),
-                       alpha=np.arange(0, 2.5, 0.5), beta=np.arange(0, 2.5, 0.5))
+CHINCHILLA_GRID = dict(
+    a=np.arange(0, 30, 5.0),
+    b=np.arange(0, 30, 5.0),
+    e=np.arange(-1, 1.5, 0.5),
+    alpha=np.arange(0, 2.5, 0.5),
+    beta=np.arange(0, 2.5, 0.5),
+)
 
 ROBUST_OPTIONS = dict(ftol=1e-15, gtol=1e-10, maxiter=10_000, maxfun=50_000, maxls=50)
 
@@ -58,6 +64,7 @@ def chinchilla_grid() -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # Objective: summed Huber loss on log-loss residuals of the LSE model, with analytic gradient.
 # ---------------------------------------------------------------------------------------------
+
 
 def _lse(theta: np.ndarray, lN: np.ndarray, lD: np.ndarray):
     """Prediction log L̂ and softmax weights; theta (..., 5) broadcasts against the data (n,)."""
@@ -89,8 +96,8 @@ def grid_objective(thetas: np.ndarray, lN, lD, lL, delta: float, chunk: int = 2_
     out = np.empty(len(thetas))
     step = max(1, chunk // max(1, lN.size))
     for i in range(0, len(thetas), step):
-        pred = _lse(thetas[i:i + step], lN, lD)[0]
-        out[i:i + step] = huber(pred - lL, delta).sum(1)
+        pred = _lse(thetas[i : i + step], lN, lD)[0]
+        out[i : i + step] = huber(pred - lL, delta).sum(1)
     return out
 
 
@@ -219,20 +226,21 @@ def _bootstrap_chunk(args) -> tuple[np.ndarray, np.ndarray]:
     conv = np.zeros(K, bool)
     step = max(1, BATCH_ELEMENTS // n)
     for s in range(0, K, step):
-        W = weights[s:s + step]
+        W = weights[s : s + step]
         T, gn, _ = _newton_batch(prob, np.tile(tc_hat, (len(W), 1)), W, tol=grad_tol * 1e-3)
         for j in np.nonzero(~(gn <= grad_tol))[0]:
             res, gn[j], _ = _minimise_robust(prob, tc_hat, W[j], grad_tol)
             T[j] = res.x
         ok = np.isfinite(T).all(1) & (gn <= grad_tol)
-        thetas[s:s + step] = np.array([prob.from_centred(t) for t in T])
-        conv[s:s + step] = ok
+        thetas[s : s + step] = np.array([prob.from_centred(t) for t in T])
+        conv[s : s + step] = ok
     return thetas, conv
 
 
 # ---------------------------------------------------------------------------------------------
 # Results
 # ---------------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ParametricFit(FitResultBase):
@@ -265,15 +273,21 @@ class ParametricFit(FitResultBase):
         return f
 
     def _extra(self):
-        return {"variant": self.variant, "objective": self.objective, "optimizer": dict(self.optimizer),
-                "n_points": self.n_points, "n_runs": self.n_runs, "n_dropped": self.n_dropped,
-                "resample_unit": self.points.unit, "derived_columns": list(self.points.derived)}
+        return {
+            "variant": self.variant,
+            "objective": self.objective,
+            "optimizer": dict(self.optimizer),
+            "n_points": self.n_points,
+            "n_runs": self.n_runs,
+            "n_dropped": self.n_dropped,
+            "resample_unit": self.points.unit,
+            "derived_columns": list(self.points.derived),
+        }
 
 
 def _derived(theta_or_law, at_compute: Sequence[float]) -> dict[str, float]:
     law = theta_or_law if isinstance(theta_or_law, ParametricLaw) else ParametricLaw.from_log(theta_or_law)
-    d = {"E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta, "a": law.a, "b": law.b,
-         "G": law.G}
+    d = {"E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta, "a": law.a, "b": law.b, "G": law.G}
     for C in at_compute:
         n, dd = float(law.n_opt(C)), float(law.d_opt(C))
         d[f"N_opt@{C:.3g}"], d[f"D_opt@{C:.3g}"], d[f"D_over_N@{C:.3g}"] = n, dd, dd / n
@@ -316,12 +330,25 @@ def _init_thetas(init, prob: _Problem, n_starts: int) -> tuple[np.ndarray, int]:
 
 
 @blas_single_thread
-def fit_parametric(df: pd.DataFrame, columns: Columns | None = None, *, delta: float = 1e-3,
-                   reduction: str = "sum", init: Any = "grid", n_starts: int = 8, solver: str = "robust",
-                   grad_tol: float = 1e-6, bootstrap: int = DEFAULT_REPLICATES, ci_level: float = 0.95,
-                   seed: int | None = 0, n_jobs: int = 1, drop_highest_loss: int = 0,
-                   c_range: tuple[float | None, float | None] = (None, None), at_compute: Sequence[float] = (),
-                   dropna: bool = False) -> ParametricFit:
+def fit_parametric(
+    df: pd.DataFrame,
+    columns: Columns | None = None,
+    *,
+    delta: float = 1e-3,
+    reduction: str = "sum",
+    init: Any = "grid",
+    n_starts: int = 8,
+    solver: str = "robust",
+    grad_tol: float = 1e-6,
+    bootstrap: int = DEFAULT_REPLICATES,
+    ci_level: float = 0.95,
+    seed: int | None = 0,
+    n_jobs: int = 1,
+    drop_highest_loss: int = 0,
+    c_range: tuple[float | None, float | None] = (None, None),
+    at_compute: Sequence[float] = (),
+    dropna: bool = False,
+) -> ParametricFit:
     """Robust Chinchilla/Epoch fit of L(N, D) (see module doc).
 
     init: "grid" (score Chinchilla's 4,500 grid points, run L-BFGS-B from the best `n_starts`), or a
@@ -336,8 +363,9 @@ def fit_parametric(df: pd.DataFrame, columns: Columns | None = None, *, delta: f
         raise UserError(f"solver must be 'robust' or 'scipy-default'; got {solver!r}")
     if reduction not in ("sum", "mean"):
         raise UserError(f"reduction must be 'sum' or 'mean'; got {reduction!r}")
-    points = prepare_points(df, columns, runs_when_missing="point", drop_highest_loss=drop_highest_loss,
-                            dropna=dropna, c_range=c_range)
+    points = prepare_points(
+        df, columns, runs_when_missing="point", drop_highest_loss=drop_highest_loss, dropna=dropna, c_range=c_range
+    )
     _check_enough(points, "the parametric fit")
     msgs = list(points.notes) + identifiability_warnings(points)
     prob = _Problem.build(points.N, points.D, points.loss, delta)
@@ -367,14 +395,18 @@ def fit_parametric(df: pd.DataFrame, columns: Columns | None = None, *, delta: f
     best_f, theta, res, gn, ok = fits[0]
     agree = sum(abs(f - best_f) <= 1e-9 * max(abs(best_f), 1e-300) + 1e-15 for f, *_ in fits)
     if not ok:
-        msgs.append(f"parametric fit did not converge (max |gradient| of the mean Huber loss {gn:.2e} in units "
-                    f"of delta > {grad_tol:g}; optimiser: {res.message}); do not trust these coefficients")
+        msgs.append(
+            f"parametric fit did not converge (max |gradient| of the mean Huber loss {gn:.2e} in units "
+            f"of delta > {grad_tol:g}; optimiser: {res.message}); do not trust these coefficients"
+        )
     if len(fits) > 1 and agree < 2:
         msgs.append(f"only 1 of {len(fits)} starts reached the best objective; the optimum may not be global")
     law = ParametricLaw.from_log(theta)
     if law.alpha <= 0 or law.beta <= 0:
-        msgs.append(f"non-positive exponent (alpha={law.alpha:.3g}, beta={law.beta:.3g}): the allocation "
-                    "formulas N_opt, D_opt do not apply")
+        msgs.append(
+            f"non-positive exponent (alpha={law.alpha:.3g}, beta={law.beta:.3g}): the allocation "
+            "formulas N_opt, D_opt do not apply"
+        )
 
     point = _derived(law, at_compute)
     boot = None
@@ -391,16 +423,46 @@ def fit_parametric(df: pd.DataFrame, columns: Columns | None = None, *, delta: f
         frac = float(conv.mean())
         if frac < 0.95:
             msgs.append(f"only {frac:.1%} of bootstrap replicates converged; intervals use the converged ones")
-        boot = BootstrapInfo(replicates=bootstrap, unit=points.unit, n_units=points.n_runs, ci_level=ci_level,
-                             seed=seed, converged_fraction=frac, valid_fraction=frac, samples=samples)
+        boot = BootstrapInfo(
+            replicates=bootstrap,
+            unit=points.unit,
+            n_units=points.n_runs,
+            ci_level=ci_level,
+            seed=seed,
+            converged_fraction=frac,
+            valid_fraction=frac,
+            samples=samples,
+        )
         estimates = estimates_from_samples(point, samples, ci_level, mask=conv)
 
-    optimizer = {"solver": solver, "message": str(res.message), "nit": int(res.nit), "nfev": int(res.nfev),
-                 "grad_norm": gn, "grad_tol": grad_tol, "starts": len(fits), "starts_agreeing": int(agree),
-                 "grid_points_scored": n_scored, "delta": delta, "reduction": reduction}
-    return ParametricFit(method="parametric", estimates=estimates, converged=ok, warnings=emit(msgs),
-                         bootstrap=boot, law=law, variant="robust", objective=best_f, optimizer=optimizer,
-                         n_points=len(points), n_runs=points.n_runs, n_dropped=points.n_dropped, points=points)
+    optimizer = {
+        "solver": solver,
+        "message": str(res.message),
+        "nit": int(res.nit),
+        "nfev": int(res.nfev),
+        "grad_norm": gn,
+        "grad_tol": grad_tol,
+        "starts": len(fits),
+        "starts_agreeing": int(agree),
+        "grid_points_scored": n_scored,
+        "delta": delta,
+        "reduction": reduction,
+    }
+    return ParametricFit(
+        method="parametric",
+        estimates=estimates,
+        converged=ok,
+        warnings=emit(msgs),
+        bootstrap=boot,
+        law=law,
+        variant="robust",
+        objective=best_f,
+        optimizer=optimizer,
+        n_points=len(points),
+        n_runs=points.n_runs,
+        n_dropped=points.n_dropped,
+        points=points,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -435,8 +497,9 @@ def _lsq_starts(N, D, L, n_starts: int) -> list[np.ndarray]:
 
 def _curve_fit(N, D, L, p0):
     try:
-        p, _, info, mesg, ier = curve_fit(_lsq_model, (N, D), L, p0=p0, bounds=LSQ_BOUNDS, x_scale="jac",
-                                          full_output=True, max_nfev=20_000)
+        p, _, info, mesg, ier = curve_fit(
+            _lsq_model, (N, D), L, p0=p0, bounds=LSQ_BOUNDS, x_scale="jac", full_output=True, max_nfev=20_000
+        )
     except (RuntimeError, ValueError) as e:
         return None, str(e), False
     return p, str(mesg), bool(ier in (1, 2, 3, 4))
@@ -453,8 +516,10 @@ def _lsq_batch(N, D, L, P0: np.ndarray, W: np.ndarray, maxit: int = 100, gtol: f
     lnN, lnD = np.log(N), np.log(D)
     mN, mD = float(lnN.mean()), float(lnD.mean())
     xN, xD = lnN - mN, lnD - mD
-    lo, hi = np.array([0.0, -np.inf, -np.inf, LSQ_BOUNDS[0][3], LSQ_BOUNDS[0][4]]), \
-        np.array([np.inf, np.inf, np.inf, LSQ_BOUNDS[1][3], LSQ_BOUNDS[1][4]])
+    lo, hi = (
+        np.array([0.0, -np.inf, -np.inf, LSQ_BOUNDS[0][3], LSQ_BOUNDS[0][4]]),
+        np.array([np.inf, np.inf, np.inf, LSQ_BOUNDS[1][3], LSQ_BOUNDS[1][4]]),
+    )
 
     def evaluate(Q, Wk):
         E, a, b, al, be = (Q[:, i, None] for i in range(5))
@@ -462,12 +527,16 @@ def _lsq_batch(N, D, L, P0: np.ndarray, W: np.ndarray, maxit: int = 100, gtol: f
         r = E + tn + td - L
         J = np.stack([np.ones_like(tn), tn, td, -tn * xN, -td * xD], -1)
         JW = J * Wk[..., None]
-        return (Wk * r * r).sum(1), np.matmul(JW.transpose(0, 2, 1), r[..., None])[..., 0], \
-            np.matmul(JW.transpose(0, 2, 1), J)
+        return (
+            (Wk * r * r).sum(1),
+            np.matmul(JW.transpose(0, 2, 1), r[..., None])[..., 0],
+            np.matmul(JW.transpose(0, 2, 1), J),
+        )
 
     with np.errstate(divide="ignore"):
-        Q = np.column_stack([P0[:, 0], np.log(P0[:, 1]) - P0[:, 3] * mN, np.log(P0[:, 2]) - P0[:, 4] * mD,
-                             P0[:, 3], P0[:, 4]])
+        Q = np.column_stack(
+            [P0[:, 0], np.log(P0[:, 1]) - P0[:, 3] * mN, np.log(P0[:, 2]) - P0[:, 4] * mD, P0[:, 3], P0[:, 4]]
+        )
     K = len(Q)
     lam = np.full(K, 1e-3)
     sse, g, H = evaluate(Q, W)
@@ -506,8 +575,8 @@ def _lsq_chunk(args):
     conv = np.zeros(K, bool)
     step = max(1, BATCH_ELEMENTS // n)
     for s in range(0, K, step):
-        P, ok = _lsq_batch(N, D, L, np.tile(p_hat, (min(step, K - s), 1)), counts[s:s + step].astype(float))
-        out[s:s + step], conv[s:s + step] = P, ok
+        P, ok = _lsq_batch(N, D, L, np.tile(p_hat, (min(step, K - s), 1)), counts[s : s + step].astype(float))
+        out[s : s + step], conv[s : s + step] = P, ok
     for k in np.nonzero(~conv)[0]:
         idx = np.repeat(np.arange(n), counts[k].astype(int))
         p, _, ok = _curve_fit(N[idx], D[idx], L[idx], p_hat)
@@ -517,18 +586,28 @@ def _lsq_chunk(args):
 
 
 @blas_single_thread
-def fit_parametric_lsq(df: pd.DataFrame, columns: Columns | None = None, *, n_starts: int = 3,
-                       bootstrap: int = DEFAULT_REPLICATES, ci_level: float = 0.95, seed: int | None = 0,
-                       n_jobs: int = 1, drop_highest_loss: int = 0,
-                       c_range: tuple[float | None, float | None] = (None, None),
-                       at_compute: Sequence[float] = (), dropna: bool = False) -> ParametricFit:
+def fit_parametric_lsq(
+    df: pd.DataFrame,
+    columns: Columns | None = None,
+    *,
+    n_starts: int = 3,
+    bootstrap: int = DEFAULT_REPLICATES,
+    ci_level: float = 0.95,
+    seed: int | None = 0,
+    n_jobs: int = 1,
+    drop_highest_loss: int = 0,
+    c_range: tuple[float | None, float | None] = (None, None),
+    at_compute: Sequence[float] = (),
+    dropna: bool = False,
+) -> ParametricFit:
     """The paper's parametric fit: curve_fit (trust-region reflective, because of the bounds in
     LSQ_BOUNDS) of L = E + A/N^alpha + B/D^beta on the raw losses, from the best `n_starts` of an
     NNLS-seeded exponent grid (LSQ_EXPONENT_GRID). Converged means curve_fit reported success; a
     parameter on a bound is flagged as a warning. Bootstrap replicates are solved together by
     `_lsq_batch` (same objective), with curve_fit as the fallback."""
-    points = prepare_points(df, columns, runs_when_missing="point", drop_highest_loss=drop_highest_loss,
-                            dropna=dropna, c_range=c_range)
+    points = prepare_points(
+        df, columns, runs_when_missing="point", drop_highest_loss=drop_highest_loss, dropna=dropna, c_range=c_range
+    )
     _check_enough(points, "the parametric fit")
     msgs = list(points.notes) + identifiability_warnings(points)
     N, D, L = points.N, points.D, points.loss
@@ -568,12 +647,35 @@ def fit_parametric_lsq(df: pd.DataFrame, columns: Columns | None = None, *, n_st
         frac = float(conv.mean())
         if frac < 0.95:
             msgs.append(f"only {frac:.1%} of bootstrap replicates converged; intervals use the converged ones")
-        boot = BootstrapInfo(replicates=bootstrap, unit=points.unit, n_units=points.n_runs, ci_level=ci_level,
-                             seed=seed, converged_fraction=frac, valid_fraction=float(np.isfinite(ps).all(1).mean()),
-                             samples=samples)
+        boot = BootstrapInfo(
+            replicates=bootstrap,
+            unit=points.unit,
+            n_units=points.n_runs,
+            ci_level=ci_level,
+            seed=seed,
+            converged_fraction=frac,
+            valid_fraction=float(np.isfinite(ps).all(1).mean()),
+            samples=samples,
+        )
         estimates = estimates_from_samples(point, samples, ci_level, mask=conv)
-    optimizer = {"solver": "scipy.optimize.curve_fit (trf)", "message": mesg, "starts": n_starts,
-                 "bounds": {"lower": lo, "upper": [None if not np.isfinite(h) else h for h in hi]}}
-    return ParametricFit(method="parametric-lsq", estimates=estimates, converged=ok, warnings=emit(msgs),
-                         bootstrap=boot, law=law, variant="lsq", objective=sse, optimizer=optimizer,
-                         n_points=len(points), n_runs=points.n_runs, n_dropped=points.n_dropped, points=points)
+    optimizer = {
+        "solver": "scipy.optimize.curve_fit (trf)",
+        "message": mesg,
+        "starts": n_starts,
+        "bounds": {"lower": lo, "upper": [None if not np.isfinite(h) else h for h in hi]},
+    }
+    return ParametricFit(
+        method="parametric-lsq",
+        estimates=estimates,
+        converged=ok,
+        warnings=emit(msgs),
+        bootstrap=boot,
+        law=law,
+        variant="lsq",
+        objective=sse,
+        optimizer=optimizer,
+        n_points=len(points),
+        n_runs=points.n_runs,
+        n_dropped=points.n_dropped,
+        points=points,
+    )

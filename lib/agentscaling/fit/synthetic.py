@@ -5,6 +5,7 @@
 multiplicative noise L * exp(sigma * eps). `isoflop_design` samples Chinchilla's Approach 2 design:
 at each budget, sizes spread around the optimum, one final-loss point per run.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,16 @@ import pandas as pd
 from .law import ParametricLaw
 
 
-def sweep_curves(law: ParametricLaw, sizes, *, points_per_run: int = 40, start_fraction: float = 0.05,
-                 past_optimal: float = 8.0, noise: float = 0.0, seed: int | None = 0) -> pd.DataFrame:
+def sweep_curves(
+    law: ParametricLaw,
+    sizes,
+    *,
+    points_per_run: int = 40,
+    start_fraction: float = 0.05,
+    past_optimal: float = 8.0,
+    noise: float = 0.0,
+    seed: int | None = 0,
+) -> pd.DataFrame:
     """One run per size N, logged at `points_per_run` token counts log-spaced from
     start_fraction * D_opt(N) to past_optimal * D_opt(N), where D_opt(N) is the token count at which
     N is compute-optimal under `law`. Columns: run_id, N, D, C (= 6ND), loss."""
@@ -29,8 +38,16 @@ def sweep_curves(law: ParametricLaw, sizes, *, points_per_run: int = 40, start_f
     return pd.concat(rows, ignore_index=True)
 
 
-def isoflop_design(law: ParametricLaw, budgets, *, sizes_per_budget: int = 9, span: float = 8.0,
-                   offset: float = 1.0, noise: float = 0.0, seed: int | None = 0) -> pd.DataFrame:
+def isoflop_design(
+    law: ParametricLaw,
+    budgets,
+    *,
+    sizes_per_budget: int = 9,
+    span: float = 8.0,
+    offset: float = 1.0,
+    noise: float = 0.0,
+    seed: int | None = 0,
+) -> pd.DataFrame:
     """At each budget C, `sizes_per_budget` sizes log-spaced over [N*/sqrt(span), N*·sqrt(span)]
     times `offset` (offset != 1 samples off-centre), with D = C/(6N): one point per run."""
     rng = np.random.default_rng(seed)

@@ -26,6 +26,7 @@ Choices the paper does not pin down (paper.md §2.2, §12.6), documented here:
   `flops_per_input_true` adds the transformer's 6·N_transformer + 12·L·d·T (PaLM) per frame. Runs
   record both, so reports can show how much 6·N·D undercounts.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,12 +70,12 @@ class CNNConfig:
     frame_size: int = 32
     channels: tuple[int, ...] = (8, 16, 16)
     res_blocks: int = 1
-    out_dim: int = 64          # the CNN's output vector (the paper's is 1024 for a 0.6M-parameter CNN)
+    out_dim: int = 64  # the CNN's output vector (the paper's is 1024 for a 0.6M-parameter CNN)
 
     def side_out(self) -> int:
         s = self.frame_size
         for _ in self.channels:
-            s = (s + 1) // 2     # 3x3 max-pool, stride 2, padding 1
+            s = (s + 1) // 2  # 3x3 max-pool, stride 2, padding 1
         return s
 
 
@@ -101,8 +102,9 @@ class ImpalaCNN(nn.Module):
 class BCCNN(nn.Module):
     """Frames [B, T, H, W, 3] uint8 -> action logits [B, T, sum(nvec)]."""
 
-    def __init__(self, cnn: CNNConfig, n_layer: int, n_head: int, n_embd: int, context: int,
-                 nvec: Sequence[int] = ACTION_NVEC):
+    def __init__(
+        self, cnn: CNNConfig, n_layer: int, n_head: int, n_embd: int, context: int, nvec: Sequence[int] = ACTION_NVEC
+    ):
         super().__init__()
         self.nvec = tuple(int(v) for v in nvec)
         self.context = int(context)
@@ -138,7 +140,7 @@ def action_loss(logits: torch.Tensor, actions: torch.Tensor, nvec: Sequence[int]
     a = actions.reshape(-1, len(nvec))
     per_dim, off = [], 0
     for d, n in enumerate(nvec):
-        per_dim.append(F.cross_entropy(lg[:, off:off + n], a[:, d]))
+        per_dim.append(F.cross_entropy(lg[:, off : off + n], a[:, d]))
         off += n
     per = torch.stack(per_dim)
     return per.sum(), per
@@ -224,10 +226,17 @@ def bccnn_counts(cnn: CNNConfig, n_layer: int, n_head: int, n_embd: int, context
     # per frame, training: the CNN's true cost + 6 x (every matmul parameter outside the CNN) + attention
     true = cf["flops_train"] + 6.0 * (N - parts["cnn"]) + attn
     return {
-        "N": N, "N_total": N + parts["position"], "N_nonembedding": N, "token_embedding": 0,
-        "position_embedding": parts["position"], "N_cnn": parts["cnn"], "N_proj": parts["proj"],
-        "N_transformer": n_tr, "N_heads": parts["heads"],
-        "cnn_macs_per_frame": cf["macs"], "cnn_flops_train_per_frame": cf["flops_train"],
+        "N": N,
+        "N_total": N + parts["position"],
+        "N_nonembedding": N,
+        "token_embedding": 0,
+        "position_embedding": parts["position"],
+        "N_cnn": parts["cnn"],
+        "N_proj": parts["proj"],
+        "N_transformer": n_tr,
+        "N_heads": parts["heads"],
+        "cnn_macs_per_frame": cf["macs"],
+        "cnn_flops_train_per_frame": cf["flops_train"],
         "flops_per_input_attn": 6.0 * N + attn,
         "flops_per_input_true": true,
         "undercount_ratio": true / (6.0 * N),

@@ -1,6 +1,7 @@
 """A GPT-2-style decoder in one file (after nanoGPT): pre-LayerNorm blocks, causal attention through
 scaled_dot_product_attention, a GELU MLP of 4x width, learned positions, and an output head tied to
 the token embedding. No dropout: scaling studies train in the infinite-data regime."""
+
 from __future__ import annotations
 
 import math
@@ -14,7 +15,7 @@ import torch.nn.functional as F
 @dataclass(frozen=True)
 class GPTConfig:
     vocab_size: int
-    context: int          # maximum sequence length (tokens)
+    context: int  # maximum sequence length (tokens)
     n_layer: int
     n_head: int
     n_embd: int
@@ -156,14 +157,14 @@ class _ChunkedLinearCrossEntropy(torch.autograd.Function):
         grad_h, grad_w = torch.empty_like(h), torch.zeros_like(w)
         total = torch.zeros((), dtype=torch.float64, device=h.device)
         for s in range(0, n, chunk):
-            hc, yc = h[s:s + chunk], y[s:s + chunk]
+            hc, yc = h[s : s + chunk], y[s : s + chunk]
             rows = torch.arange(len(yc), device=h.device)
             logp = torch.log_softmax(hc @ w.t(), dim=1)
             total -= logp[rows, yc].sum(dtype=torch.float64)
-            p = logp.exp_()                                          # softmax, in place
-            p[rows, yc] -= 1.0                                       # n * d(mean CE)/d(logits)
-            torch.mm(p, w, out=grad_h[s:s + chunk])
-            grad_h[s:s + chunk] /= n
+            p = logp.exp_()  # softmax, in place
+            p[rows, yc] -= 1.0  # n * d(mean CE)/d(logits)
+            torch.mm(p, w, out=grad_h[s : s + chunk])
+            grad_h[s : s + chunk] /= n
             grad_w.addmm_(p.t(), hc, alpha=1.0 / n)
         ctx.save_for_backward(grad_h, grad_w)
         return (total / n).to(h.dtype)
@@ -175,15 +176,18 @@ class _ChunkedLinearCrossEntropy(torch.autograd.Function):
         return grad_h * grad_out, grad_w * grad_out, None, None
 
 
-def chunked_linear_cross_entropy(h: torch.Tensor, w: torch.Tensor, y: torch.Tensor,
-                                 chunk: int | None = None) -> torch.Tensor:
+def chunked_linear_cross_entropy(
+    h: torch.Tensor, w: torch.Tensor, y: torch.Tensor, chunk: int | None = None
+) -> torch.Tensor:
     """mean_i CE(h_i @ w.T, y_i) without materialising all logits; h [M, d], w [V, d], y [M]."""
     chunk = fused_ce_chunk(w.shape[0]) if chunk is None else chunk
     if torch.is_grad_enabled() and (h.requires_grad or w.requires_grad):
         return _ChunkedLinearCrossEntropy.apply(h, w, y, chunk)
     h, w = h.float(), w.float()
-    total = sum(F.cross_entropy(h[s:s + chunk] @ w.t(), y[s:s + chunk], reduction="sum").double()
-                for s in range(0, h.shape[0], chunk))
+    total = sum(
+        F.cross_entropy(h[s : s + chunk] @ w.t(), y[s : s + chunk], reduction="sum").double()
+        for s in range(0, h.shape[0], chunk)
+    )
     return (total / h.shape[0]).float()
 
 

@@ -4,6 +4,7 @@
 target: depth is interpolated in log N through anchors taken from the paper's own ladders (a
 1-layer model at ~4k parameters, L3 at 2M, L8 at 27M, L23 at 894M), then the width is solved from the
 exact parameter count and rounded to whole heads."""
+
 from __future__ import annotations
 
 import math

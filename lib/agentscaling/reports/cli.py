@@ -1,4 +1,5 @@
 """`agentscaling reproduce`: execute every notebook at a preset into reports/<preset>."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,8 +10,11 @@ from .runner import reproduce
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("reproduce", help="execute every notebook into reports/<preset>",
-                       description="Batch-execute the notebooks with papermill at a preset and export HTML.")
+    p = sub.add_parser(
+        "reproduce",
+        help="execute every notebook into reports/<preset>",
+        description="Batch-execute the notebooks with papermill at a preset and export HTML.",
+    )
     p.add_argument("--preset", default="cpu", help=f"{', '.join(presets.NAMES)} (default cpu)")
     p.add_argument("--out", default=None, help="output directory (default reports/<preset>)")
     p.add_argument("--notebooks", default=None, help="comma-separated notebook names (default all)")

@@ -4,6 +4,7 @@ Static charts are rendered to PNG through vl-convert (altair's default HTML outp
 CDN and would show nothing offline); interactive charts are saved as self-contained HTML with the
 vega scripts inlined. Every notebook ends by writing summary.json with its key numbers.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ def setup_notebook() -> None:
     alt.renderers.enable("png", scale_factor=1.5)
 
 
-def save_chart(chart, out_dir: str | Path, name: str, *, png: bool = True, html: bool = False,
-               scale: float = 2.0) -> list[Path]:
+def save_chart(
+    chart, out_dir: str | Path, name: str, *, png: bool = True, html: bool = False, scale: float = 2.0
+) -> list[Path]:
     """Save an altair chart as PNG (static) and/or self-contained HTML (interactive, works offline)."""
     import vl_convert as vlc
 

@@ -4,6 +4,7 @@ papermill only warns about parameters a notebook does not declare; we refuse the
 `papermill.inspect_notebook`. Each executed notebook is written to <out>/<stem>.ipynb, exported to a
 self-contained <out>/<stem>.html (charts are PNG, so nothing loads from a CDN), and its
 <out>/<stem>.summary.json (the numbers the notebook saved) gains an `execution` record."""
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,10 @@ def check_parameters(path: str | os.PathLike, parameters: dict[str, Any]) -> Non
     declared = declared_parameters(path)
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
-        raise UserError(f"notebook {Path(path).name} does not take parameter(s) {', '.join(unknown)}; "
-                        f"it takes: {', '.join(sorted(declared))}")
+        raise UserError(
+            f"notebook {Path(path).name} does not take parameter(s) {', '.join(unknown)}; "
+            f"it takes: {', '.join(sorted(declared))}"
+        )
 
 
 def export_html(executed: Path, html_path: Path) -> None:
@@ -51,8 +54,14 @@ def export_html(executed: Path, html_path: Path) -> None:
     atomic_write_text(html_path, body)
 
 
-def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, preset: str = "smoke",
-                 parameters: dict[str, Any] | None = None, html: bool = True, timeout: int | None = None) -> dict[str, Any]:
+def run_notebook(
+    path: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    preset: str = "smoke",
+    parameters: dict[str, Any] | None = None,
+    html: bool = True,
+    timeout: int | None = None,
+) -> dict[str, Any]:
     """Execute one notebook; returns its execution record (also merged into its summary.json).
 
     `timeout`: seconds per cell (default: the preset's cell_timeout_s; none at the training presets,
@@ -80,9 +89,16 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, preset: st
     attempts = settings.notebook_attempts
     for attempt in range(attempts):
         try:
-            pm.execute_notebook(str(path), str(executed), parameters=params, cwd=str(PROJECT_ROOT),
-                                kernel_name="python3", progress_bar=False, log_output=False,
-                                execution_timeout=timeout)
+            pm.execute_notebook(
+                str(path),
+                str(executed),
+                parameters=params,
+                cwd=str(PROJECT_ROOT),
+                kernel_name="python3",
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=timeout,
+            )
             record["status"] = "ok"
             record.pop("error", None)
             break
@@ -105,8 +121,9 @@ def run_notebook(path: str | os.PathLike, out_dir: str | os.PathLike, preset: st
     return record
 
 
-def reproduce(preset: str, out_dir: str | os.PathLike, notebooks: list[str] | None = None,
-              timeout: int | None = None) -> list[dict[str, Any]]:
+def reproduce(
+    preset: str, out_dir: str | os.PathLike, notebooks: list[str] | None = None, timeout: int | None = None
+) -> list[dict[str, Any]]:
     """Execute every notebook (or those named) at a preset into out_dir, with an index page."""
     paths = list_notebooks()
     if notebooks:

@@ -1,16 +1,21 @@
 """The Study dataclass and the registry of study builders."""
+
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from .. import presets
+from ..action_space import ACTION_NVEC
 from ..counting import count_params_shape, flops_per_input_attn
+from ..data.dataset import TrajectoryDataset
 from ..errors import UserError
 from ..model.bccnn import CNNConfig, bccnn_counts
 from ..model.ladder import PAPER_TABLE2, ModelShape, shape_for_params
-from .data import DataSpec
+from .data import DatasetDir, DataSpec, TextData
 
 
 @dataclass(frozen=True)
@@ -18,21 +23,21 @@ class SizeSpec:
     label: str
     shape: ModelShape
     lr: float
-    flops: float            # training budget in C = 6·N·D; steps are derived from it
+    flops: float  # training budget in C = 6·N·D; steps are derived from it
 
 
 @dataclass(frozen=True)
 class Study:
     name: str
-    preset: str                     # the preset it was built for: a label for reports, never looked up
-    task: str                       # "lm", "wm", "bc" or "bc-cnn"
-    data: DataSpec                  # what it trains on; agentscaling.prepare makes it
-    vocab_size: int                 # model vocabulary (checked against the data at run time)
-    context: int                    # inputs per training sequence
-    batch_size: int                 # sequences per update
+    preset: str  # the preset it was built for: a label for reports, never looked up
+    task: str  # "lm", "wm", "bc" or "bc-cnn"
+    data: DataSpec  # what it trains on; agentscaling.prepare makes it
+    vocab_size: int  # model vocabulary (checked against the data at run time)
+    context: int  # inputs per training sequence
+    batch_size: int  # sequences per update
     sizes: tuple[SizeSpec, ...]
     loss_mask: str = "dense"
-    n_classes: int = 2              # super-classed targets
+    n_classes: int = 2  # super-classed targets
     partition_seed: int = 0
     warmup_frac: float = 0.02
     max_warmup_steps: int = 200
@@ -43,9 +48,9 @@ class Study:
     seed: int = 0
     n_log: int = 40
     val_sequences: int = 512
-    cnn: CNNConfig | None = None    # BC-CNN's frame encoder (None: the plain GPT over tokens)
+    cnn: CNNConfig | None = None  # BC-CNN's frame encoder (None: the plain GPT over tokens)
     description: str = ""
-    paper: dict[str, Any] = field(default_factory=dict)   # the paper's reported coefficients for this study
+    paper: dict[str, Any] = field(default_factory=dict)  # the paper's reported coefficients for this study
     task_options: dict[str, Any] = field(default_factory=dict)  # task-specific settings (part of the run config)
 
     @property
@@ -99,11 +104,24 @@ class Study:
             steps = self.steps(z)
             D = steps * self.tokens_per_update
             per_in = c["flops_per_input_attn"]
-            rows.append({"study": self.name, "preset": self.preset, "size": z.label, "shape": z.shape.label,
-                         "N": int(c["N"]), "lr": z.lr, "D": D, "steps": steps, "C": 6.0 * c["N"] * D,
-                         "C_attn": per_in * D, "C_true": c.get("flops_per_input_true", per_in) * D,
-                         "conv_flops": c.get("cnn_flops_train_per_frame", 0.0) * D,
-                         "inputs_per_update": self.tokens_per_update, "context": self.context})
+            rows.append(
+                {
+                    "study": self.name,
+                    "preset": self.preset,
+                    "size": z.label,
+                    "shape": z.shape.label,
+                    "N": int(c["N"]),
+                    "lr": z.lr,
+                    "D": D,
+                    "steps": steps,
+                    "C": 6.0 * c["N"] * D,
+                    "C_attn": per_in * D,
+                    "C_true": c.get("flops_per_input_true", per_in) * D,
+                    "conv_flops": c.get("cnn_flops_train_per_frame", 0.0) * D,
+                    "inputs_per_update": self.tokens_per_update,
+                    "context": self.context,
+                }
+            )
         return rows
 
 
@@ -121,6 +139,25 @@ def resolve_shape(target: presets.SizeTarget, vocab_size: int, context: int) -> 
     return shape_for_params(target, vocab_size, context)
 
 
+def on_dataset(study: Study, path: str | os.PathLike, name: str | None = None) -> Study:
+    """The study retargeted at a trajectory dataset of your own (a directory in the shard format of
+    agentscaling.data.dataset), under a new name (default "<study>@<directory>"). The built-in studies
+    predict the arena's 16-dimensional controller, so the dataset must record that action layout (the
+    arena's Gymnasium env does, whatever the policy); BC-CNN also needs frames at its CNN's size."""
+    if isinstance(study.data, TextData):
+        raise UserError(f"{study.name} trains on a text corpus, not on a trajectory dataset")
+    ds = TrajectoryDataset(path)
+    if tuple(ds.action_nvec) != ACTION_NVEC:
+        raise UserError(
+            f"{path} records actions {list(ds.action_nvec)}; {study.name} predicts the arena's controller "
+            f"{list(ACTION_NVEC)}: define a study for this action space (studies.register_study)"
+        )
+    if study.cnn is not None and tuple(ds.frame_shape[:2]) != (study.cnn.frame_size,) * 2:
+        raise UserError(f"{path} has {ds.frame_shape[0]}px frames; {study.name}'s CNN takes {study.cnn.frame_size}px")
+    spec = DatasetDir(str(Path(path).resolve()))
+    return replace(study, name=name or f"{study.name}@{spec.dirname}", data=replace(study.data, dataset=spec))
+
+
 Builder = Callable[[presets.Preset], Study]
 _REGISTRY: dict[str, tuple[Builder, str]] = {}
 
@@ -129,6 +166,7 @@ def register_study(name: str, description: str):
     def deco(fn: Builder) -> Builder:
         _REGISTRY[name] = (fn, description)
         return fn
+
     return deco
 
 

@@ -8,6 +8,7 @@ train far past their compute-optimal point and the curves overlap. Learning rate
 The book studies use the same context in tokens (64), so a BPE sequence spans ~3.7x more text. Every
 size sees the same D; D stays within the paper's 4-epoch "infinite data" bound of the training split
 (33.4M character tokens, 9.03M BPE tokens), and the run records its epochs."""
+
 from __future__ import annotations
 
 from ..counting import count_params_shape
@@ -40,15 +41,31 @@ def _sizes(ladder: Ladder, vocab: int) -> tuple[SizeSpec, ...]:
 
 def _shakespeare(preset: Preset, mask: str, description: str) -> Study:
     ladder = preset.ladders.shakespeare
-    name = {"dense": "lm-shakespeare-dense", "last": "lm-shakespeare-sparse",
-            "superclass": "lm-shakespeare-superclass"}[mask]
-    return Study(name=name, preset=preset.name, task="lm", data=TextData("shakespeare", "char"),
-                 vocab_size=SHAKESPEARE_VOCAB, context=ladder.context, batch_size=ladder.batch,
-                 sizes=_sizes(ladder, SHAKESPEARE_VOCAB), loss_mask=mask, val_sequences=ladder.val_sequences,
-                 description=description, paper=PAPER_SHAKESPEARE[mask], precision=preset.precision)
+    name = {
+        "dense": "lm-shakespeare-dense",
+        "last": "lm-shakespeare-sparse",
+        "superclass": "lm-shakespeare-superclass",
+    }[mask]
+    return Study(
+        name=name,
+        preset=preset.name,
+        task="lm",
+        data=TextData("shakespeare", "char"),
+        vocab_size=SHAKESPEARE_VOCAB,
+        context=ladder.context,
+        batch_size=ladder.batch,
+        sizes=_sizes(ladder, SHAKESPEARE_VOCAB),
+        loss_mask=mask,
+        val_sequences=ladder.val_sequences,
+        description=description,
+        paper=PAPER_SHAKESPEARE[mask],
+        precision=preset.precision,
+    )
 
 
-@register_study("lm-shakespeare-dense", "Tiny Shakespeare, characters, context 16, loss on all 16 positions (paper §5.1)")
+@register_study(
+    "lm-shakespeare-dense", "Tiny Shakespeare, characters, context 16, loss on all 16 positions (paper §5.1)"
+)
 def shakespeare_dense(preset: Preset) -> Study:
     return _shakespeare(preset, "dense", "Tiny Shakespeare, dense next-character loss on all 16 positions")
 
@@ -58,22 +75,40 @@ def shakespeare_sparse(preset: Preset) -> Study:
     return _shakespeare(preset, "last", "Tiny Shakespeare, sparse loss: the last of 16 positions only")
 
 
-@register_study("lm-shakespeare-superclass", "Tiny Shakespeare, last position, target mapped to 2 super-classes (paper §5.1)")
+@register_study(
+    "lm-shakespeare-superclass", "Tiny Shakespeare, last position, target mapped to 2 super-classes (paper §5.1)"
+)
 def shakespeare_superclass(preset: Preset) -> Study:
-    return _shakespeare(preset, "superclass",
-                        "Tiny Shakespeare, sparse loss on the last position with the target character mapped to "
-                        "one of 2 classes by a fixed, seeded random partition of the vocabulary")
+    return _shakespeare(
+        preset,
+        "superclass",
+        "Tiny Shakespeare, sparse loss on the last position with the target character mapped to "
+        "one of 2 classes by a fixed, seeded random partition of the vocabulary",
+    )
 
 
 def _books(preset: Preset, tokenizer: str) -> Study:
     ladder = preset.ladders.books_char if tokenizer == "char" else preset.ladders.books_bpe
     vocab = BOOKS_VOCAB[tokenizer]
-    desc = ("Gutenberg books, character-level (159-character vocabulary), context 64" if tokenizer == "char" else
-            "Gutenberg books, GPT-2 byte-level BPE (50,257 tokens), context 64")
-    return Study(name=f"lm-books-{tokenizer}", preset=preset.name, task="lm", data=TextData("books", tokenizer),
-                 vocab_size=vocab, context=ladder.context, batch_size=ladder.batch, sizes=_sizes(ladder, vocab),
-                 val_sequences=ladder.val_sequences, description=desc, paper=PAPER_BOOKS[tokenizer],
-                 precision=preset.precision)
+    desc = (
+        "Gutenberg books, character-level (159-character vocabulary), context 64"
+        if tokenizer == "char"
+        else "Gutenberg books, GPT-2 byte-level BPE (50,257 tokens), context 64"
+    )
+    return Study(
+        name=f"lm-books-{tokenizer}",
+        preset=preset.name,
+        task="lm",
+        data=TextData("books", tokenizer),
+        vocab_size=vocab,
+        context=ladder.context,
+        batch_size=ladder.batch,
+        sizes=_sizes(ladder, vocab),
+        val_sequences=ladder.val_sequences,
+        description=desc,
+        paper=PAPER_BOOKS[tokenizer],
+        precision=preset.precision,
+    )
 
 
 @register_study("lm-books-char", "Gutenberg books, character tokens, context 64 (paper §5.3, App. B, Fig. 12)")

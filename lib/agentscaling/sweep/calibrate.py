@@ -4,6 +4,7 @@ steps and held-out forwards through the library's own trainer, fit the coefficie
 The cache key is the CPU, core count, torch version, thread count, device and grid; a calibration is
 measured once (about 90 s on 2 cores) and reused. A shared machine's speed drifts, so a dry run says
 how old the calibration is (`agentscaling cost calibrate --force` measures it again)."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,15 @@ from ..store import RunStore
 from ..tasks.lm import sample_windows
 from ..train import TrainConfig, train
 from .core import open_size_run, train_size
-from .cost import (CALIBRATION_VERSION, CostModel, StepSpec, StudyEstimate, model_from_points, predict_studies,
-                   run_status)
+from .cost import (
+    CALIBRATION_VERSION,
+    CostModel,
+    StepSpec,
+    StudyEstimate,
+    model_from_points,
+    predict_studies,
+    run_status,
+)
 
 # (n_layer, n_head, n_embd, vocab, context, batch, supervised): the Shakespeare presets' shapes at context 16
 # (dense and last-position loss, two batch sizes) plus longer contexts and larger vocabularies.
@@ -62,7 +70,7 @@ DEFAULT_GRID: tuple[tuple[int, ...], ...] = (
     (2, 7, 56, 580, 160, 16, 127),
     (1, 3, 12, 580, 160, 16, 32),
     (2, 7, 56, 580, 160, 16, 32),
-    (1, 2, 8, 580, 64, 32, 31),       # the 16-tokens-per-frame ladder
+    (1, 2, 8, 580, 64, 32, 31),  # the 16-tokens-per-frame ladder
     (2, 4, 32, 580, 64, 32, 31),
     # the GPT-2 BPE book studies: tiny widths, a 50,257-row head
     (2, 2, 8, 50257, 64, 32, 64),
@@ -90,11 +98,23 @@ def _grid_specs(grid: Iterable[Sequence[int]]) -> list[StepSpec]:
     specs = []
     for g in grid:
         if len(g) not in (7, 8):
-            raise UserError(f"calibration point {g!r}: expected (n_layer, n_head, n_embd, vocab, context, batch, "
-                            "supervised[, (frame_size, channels, res_blocks, out_dim)])")
+            raise UserError(
+                f"calibration point {g!r}: expected (n_layer, n_head, n_embd, vocab, context, batch, "
+                "supervised[, (frame_size, channels, res_blocks, out_dim)])"
+            )
         L, H, d, V, T, B, S = (int(v) for v in g[:7])
-        specs.append(StepSpec(n_layer=L, n_head=H, n_embd=d, vocab_size=V, context=T, batch=B, supervised=S,
-                              cnn=g[7] if len(g) == 8 else ()))
+        specs.append(
+            StepSpec(
+                n_layer=L,
+                n_head=H,
+                n_embd=d,
+                vocab_size=V,
+                context=T,
+                batch=B,
+                supervised=S,
+                cnn=g[7] if len(g) == 8 else (),
+            )
+        )
     if not specs:
         raise UserError("empty calibration grid")
     return specs
@@ -105,8 +125,7 @@ def _sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure_point(spec: StepSpec, device: str = "cpu", target_s: float = 0.4, repeats: int = 3
-                  ) -> tuple[float, float]:
+def measure_point(spec: StepSpec, device: str = "cpu", target_s: float = 0.4, repeats: int = 3) -> tuple[float, float]:
     """(seconds per training step through `train()`, seconds per held-out forward chunk), best of
     `repeats` timings of about `target_s` each, with batches drawn per step as the LM task does.
 
@@ -155,7 +174,7 @@ def _gpt_point(spec: StepSpec, dev):
     mask = None
     if spec.supervised < spec.context:
         mask = torch.zeros(spec.batch, spec.context, dtype=torch.bool, device=dev)
-        mask[:, -spec.supervised:] = True
+        mask[:, -spec.supervised :] = True
 
     def batch_fn(step: int) -> dict[str, torch.Tensor]:
         x, y = sample_windows(tokens, spec.context, spec.batch, np.random.default_rng([0, step]))
@@ -164,8 +183,15 @@ def _gpt_point(spec: StepSpec, dev):
             b["mask"] = mask
         return b
 
-    model = GPT(GPTConfig(vocab_size=spec.vocab_size, context=spec.context, n_layer=spec.n_layer,
-                          n_head=spec.n_head, n_embd=spec.n_embd)).to(dev)
+    model = GPT(
+        GPTConfig(
+            vocab_size=spec.vocab_size,
+            context=spec.context,
+            n_layer=spec.n_layer,
+            n_head=spec.n_head,
+            n_embd=spec.n_embd,
+        )
+    ).to(dev)
     return model, batch_fn, masked_next_token_loss
 
 
@@ -185,9 +211,15 @@ def _cnn_point(spec: StepSpec, dev):
     return model, batch_fn, lambda m, b: action_loss(m(b["frames"]), b["actions"], ACTION_NVEC)[0]
 
 
-def calibrate(threads: int | None = None, device: str = "cpu", grid: Iterable[Sequence[int]] = DEFAULT_GRID,
-              target_s: float = 0.4, repeats: int = 3, log: Callable[[str], None] | None = None,
-              measure: Callable[..., tuple[float, float]] = measure_point) -> CostModel:
+def calibrate(
+    threads: int | None = None,
+    device: str = "cpu",
+    grid: Iterable[Sequence[int]] = DEFAULT_GRID,
+    target_s: float = 0.4,
+    repeats: int = 3,
+    log: Callable[[str], None] | None = None,
+    measure: Callable[..., tuple[float, float]] = measure_point,
+) -> CostModel:
     """Measure the grid at `threads` torch threads and fit the cost model (threads restored afterwards)."""
     specs = _grid_specs(grid)
     resolve_device(device)
@@ -204,14 +236,27 @@ def calibrate(threads: int | None = None, device: str = "cpu", grid: Iterable[Se
             tt, te = measure(s, device=device, target_s=target_s, repeats=repeats)
             points.append({**asdict(s), "train_s": tt, "eval_s": te})
             if log:
-                log(f"  [{i + 1}/{len(specs)}] L{s.n_layer} d{s.n_embd} V{s.vocab_size} {s.batch}x{s.context} "
-                    f"S{s.supervised}{' CNN' + str(list(s.cnn[1])) if s.cnn else ''}: {1e3 * tt:.1f} ms/step ({s.batch * s.context / tt:,.0f} tok/s), "
-                    f"eval {1e3 * te:.1f} ms")
+                log(
+                    f"  [{i + 1}/{len(specs)}] L{s.n_layer} d{s.n_embd} V{s.vocab_size} {s.batch}x{s.context} "
+                    f"S{s.supervised}{' CNN' + str(list(s.cnn[1])) if s.cnn else ''}: {1e3 * tt:.1f} ms/step "
+                    f"({s.batch * s.context / tt:,.0f} tok/s), "
+                    f"eval {1e3 * te:.1f} ms"
+                )
     finally:
         torch.set_num_threads(old)
-    return model_from_points(points, threads=threads, device=device, meta={
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "calibration_s": time.perf_counter() - t0,
-        "loadavg_before": load0, "loadavg_after": loadavg(), "clock": meta_clock, **machine_key(threads, device)})
+    return model_from_points(
+        points,
+        threads=threads,
+        device=device,
+        meta={
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "calibration_s": time.perf_counter() - t0,
+            "loadavg_before": load0,
+            "loadavg_after": loadavg(),
+            "clock": meta_clock,
+            **machine_key(threads, device),
+        },
+    )
 
 
 def loadavg() -> float:
@@ -232,23 +277,39 @@ def cpu_name() -> str:
 
 
 def machine_key(threads: int, device: str = "cpu") -> dict[str, Any]:
-    key = {"cpu": cpu_name(), "cpus": os.cpu_count(), "torch": torch.__version__, "threads": threads,
-           "device": device, "version": CALIBRATION_VERSION}
+    key = {
+        "cpu": cpu_name(),
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": threads,
+        "device": device,
+        "version": CALIBRATION_VERSION,
+    }
     if device.startswith("cuda") and torch.cuda.is_available():
         key["gpu"] = torch.cuda.get_device_name(torch.device(device))
     return key
 
 
-def cache_path(threads: int, device: str = "cpu", grid: Iterable[Sequence[int]] = DEFAULT_GRID,
-               cache_dir: str | os.PathLike | None = None) -> Path:
+def cache_path(
+    threads: int,
+    device: str = "cpu",
+    grid: Iterable[Sequence[int]] = DEFAULT_GRID,
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
     root = Path(cache_dir) if cache_dir is not None else paths.CACHE_DIR
     key = config_hash({**machine_key(threads, device), "grid": [list(g) for g in grid]})
     return root / "costmodel" / f"calibration-{device.replace(':', '')}-t{threads}-{key}.json"
 
 
-def load_or_calibrate(threads: int | None = None, device: str = "cpu", cache_dir: str | os.PathLike | None = None,
-                      recalibrate: bool = False, grid: Iterable[Sequence[int]] = DEFAULT_GRID,
-                      log: Callable[[str], None] | None = None, **kw: Any) -> CostModel:
+def load_or_calibrate(
+    threads: int | None = None,
+    device: str = "cpu",
+    cache_dir: str | os.PathLike | None = None,
+    recalibrate: bool = False,
+    grid: Iterable[Sequence[int]] = DEFAULT_GRID,
+    log: Callable[[str], None] | None = None,
+    **kw: Any,
+) -> CostModel:
     """The cached calibration for this machine/threads/device, measuring it first if there is none."""
     grid = tuple(tuple(g) for g in grid)
     threads = threads or torch.get_num_threads()
@@ -262,8 +323,10 @@ def load_or_calibrate(threads: int | None = None, device: str = "cpu", cache_dir
     if log:
         log(f"calibrating the cost model ({len(grid)} configs, {threads} thread(s), {device}; cached in {path})")
         if loadavg() > (os.cpu_count() or 1) * 0.5 and threads > 1:
-            log(f"warning: load average {loadavg():.1f}: other processes are busy, the calibration will be slow "
-                f"and the predictions pessimistic; recalibrate on an idle machine (--force)")
+            log(
+                f"warning: load average {loadavg():.1f}: other processes are busy, the calibration will be slow "
+                f"and the predictions pessimistic; recalibrate on an idle machine (--force)"
+            )
     model = calibrate(threads=threads, device=device, grid=grid, log=log, **kw)
     atomic_write_json(path, model.to_json())
     return model
@@ -288,9 +351,15 @@ def run_cost(threads: int = 1, device: str = "cpu") -> Callable[[Any, Any], floa
 
 
 # ---------------------------------------------------------------------------------------------- entry points
-def estimate_studies(studies: Sequence[Any], workers: int = 1, device: str = "cpu",
-                     store: str | os.PathLike | None = None, threads: int | None = None,
-                     log: Callable[[str], None] | None = None, **kw: Any) -> tuple[list[StudyEstimate], float, float]:
+def estimate_studies(
+    studies: Sequence[Any],
+    workers: int = 1,
+    device: str = "cpu",
+    store: str | os.PathLike | None = None,
+    threads: int | None = None,
+    log: Callable[[str], None] | None = None,
+    **kw: Any,
+) -> tuple[list[StudyEstimate], float, float]:
     """What `agentscaling sweep A[,B...] --dry-run` prints (predict_studies with this machine's calibration):
     one worker uses this process's torch threads; several workers use 1 thread each (executors.worker_pool)."""
     if workers < 1:
@@ -301,8 +370,15 @@ def estimate_studies(studies: Sequence[Any], workers: int = 1, device: str = "cp
     return predict_studies(studies, model, workers=workers, store=store)
 
 
-def estimate_sweep(study, workers: int = 1, device: str = "cpu", store: str | os.PathLike | None = None,
-                   threads: int | None = None, log: Callable[[str], None] | None = None, **kw: Any) -> StudyEstimate:
+def estimate_sweep(
+    study,
+    workers: int = 1,
+    device: str = "cpu",
+    store: str | os.PathLike | None = None,
+    threads: int | None = None,
+    log: Callable[[str], None] | None = None,
+    **kw: Any,
+) -> StudyEstimate:
     """estimate_studies for one study."""
     return estimate_studies([study], workers, device, store, threads, log, **kw)[0][0]
 
@@ -313,18 +389,24 @@ def compare_with_store(study, store: str | os.PathLike, model: CostModel) -> lis
     prepared = locate(study)
     for z in study.sizes:
         status = run_status(study, z, store, prepared)
-        info = (open_size_run(study, z, RunStore(store), prepared, create=False).status_info
-                if status == "done" else {})
+        info = open_size_run(study, z, RunStore(store), prepared, create=False).status_info if status == "done" else {}
         pred = model.predict_run(study, z)
         measured = info.get("wall_s") if status == "done" else None
-        rows.append({"size": z.label, "status": status, "predicted_s": pred.total_s,
-                     "measured_s": measured,
-                     "ratio": (pred.total_s / measured) if measured else None})
+        rows.append(
+            {
+                "size": z.label,
+                "status": status,
+                "predicted_s": pred.total_s,
+                "measured_s": measured,
+                "ratio": (pred.total_s / measured) if measured else None,
+            }
+        )
     return rows
 
 
-def validate(study, model: CostModel, store: str | os.PathLike, log: Callable[[str], None] | None = None
-             ) -> list[dict[str, Any]]:
+def validate(
+    study, model: CostModel, store: str | os.PathLike, log: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
     """Train every size of `study` in this process (at torch's current threads) and compare each run's
     measured wall and CPU seconds with the prediction. Finished runs in `store` are skipped (use an
     empty store). With one thread the CPU seconds are what an idle core would take, whatever the load."""
@@ -335,12 +417,19 @@ def validate(study, model: CostModel, store: str | os.PathLike, log: Callable[[s
         t0, c0 = time.perf_counter(), time.process_time()
         res = train_size(study, z, prepared, str(store), progress=False, device=model.device)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        row = {"size": z.label, "status": res["status"], "skipped": bool(res.get("skipped")),
-               "predicted_s": pred.total_s, "wall_s": wall, "cpu_s": cpu, "loadavg": loadavg()}
+        row = {
+            "size": z.label,
+            "status": res["status"],
+            "skipped": bool(res.get("skipped")),
+            "predicted_s": pred.total_s,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "loadavg": loadavg(),
+        }
         rows.append(row)
         if log:
-            log(f"  {z.label}: predicted {pred.total_s:.1f} s, measured wall {wall:.1f} s, CPU {cpu:.1f} s "
-                f"({res['status']}{', skipped' if row['skipped'] else ''}; load {row['loadavg']:.1f})")
+            log(
+                f"  {z.label}: predicted {pred.total_s:.1f} s, measured wall {wall:.1f} s, CPU {cpu:.1f} s "
+                f"({res['status']}{', skipped' if row['skipped'] else ''}; load {row['loadavg']:.1f})"
+            )
     return rows
-
-

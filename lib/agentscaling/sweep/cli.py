@@ -1,4 +1,5 @@
 """Sub-commands of the sweep layer: studies, sweep, runs, cost."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,15 @@ from ..paths import default_store
 from ..prepare import prepare_studies
 from ..store import run_summaries
 from ..studies import get_study, list_studies
-from .calibrate import (DEFAULT_GRID, QUICK_GRID, compare_with_store, estimate_studies, load_or_calibrate, run_cost,
-                        validate)
+from .calibrate import (
+    DEFAULT_GRID,
+    QUICK_GRID,
+    compare_with_store,
+    estimate_studies,
+    load_or_calibrate,
+    run_cost,
+    validate,
+)
 from .core import sweep_studies
 from .cost import format_estimate
 
@@ -29,22 +37,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_studies)
 
-    p = sub.add_parser("sweep", help="train every size of a study (resumable)",
-                       description="Prepare a study's data (arena data, tokenizers, token caches: made once), then "
-                                   "train every size once; finished runs are skipped, partial ones resume from their "
-                                   "checkpoint.")
-    p.add_argument("study", help="study name (see `agentscaling studies`), or several, comma-separated: their runs "
-                                 "then share one pool of workers, longest first")
+    p = sub.add_parser(
+        "sweep",
+        help="train every size of a study (resumable)",
+        description="Prepare a study's data (arena data, tokenizers, token caches: made once), then "
+        "train every size once; finished runs are skipped, partial ones resume from their "
+        "checkpoint.",
+    )
+    p.add_argument(
+        "study",
+        help="study name (see `agentscaling studies`), or several, comma-separated: their runs "
+        "then share one pool of workers, longest first",
+    )
     p.add_argument("--preset", default="cpu", help=f"{', '.join(presets.NAMES)} (default cpu)")
     p.add_argument("--store", default=None, help="run store directory (default runs/<preset>)")
     p.add_argument("--sizes", default=None, help="comma-separated size labels to train (default all; one study only)")
     p.add_argument("--workers", type=int, default=1, help="parallel local worker processes (1 thread each)")
-    p.add_argument("--device", default=None, help="torch device: auto (cuda if available), cpu, cuda "
-                                                  "(default: the preset's)")
+    p.add_argument(
+        "--device", default=None, help="torch device: auto (cuda if available), cpu, cuda (default: the preset's)"
+    )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    p.add_argument("--dry-run", action="store_true",
-                   help="train nothing: print the predicted wall time per size and in total (the cost model; the "
-                        "first call on a machine measures a ~1.5 min calibration, cached under data/cache/costmodel)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="train nothing: print the predicted wall time per size and in total (the cost model; the "
+        "first call on a machine measures a ~1.5 min calibration, cached under data/cache/costmodel)",
+    )
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("runs", help="list runs in a store", description="List the runs of a store.")
@@ -53,9 +71,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per run")
     p.set_defaults(func=cmd_runs)
 
-    p = sub.add_parser("cost", help="calibrate the cost model, or compare it with finished runs",
-                       description="The cost model behind `sweep --dry-run`: calibrate it on this machine, set it "
-                                   "beside a store's finished runs, or train a study here to validate it.")
+    p = sub.add_parser(
+        "cost",
+        help="calibrate the cost model, or compare it with finished runs",
+        description="The cost model behind `sweep --dry-run`: calibrate it on this machine, set it "
+        "beside a store's finished runs, or train a study here to validate it.",
+    )
     csub = p.add_subparsers(dest="cost_command", metavar="ACTION")
     csub.required = True
     c = csub.add_parser("calibrate", help="measure (or show the cached) calibration")
@@ -92,8 +113,10 @@ def cmd_studies(args) -> int:
             item = {"name": name, "description": desc}
             if preset:
                 s = get_study(name, preset)
-                item["sizes"] = [{"label": z.label, "N": s.counts(z)["N"], "lr": z.lr, "flops": z.flops,
-                                  "steps": s.steps(z)} for z in s.sizes]
+                item["sizes"] = [
+                    {"label": z.label, "N": s.counts(z)["N"], "lr": z.lr, "flops": z.flops, "steps": s.steps(z)}
+                    for z in s.sizes
+                ]
             out.append(item)
         print(json.dumps(out, indent=2))
         return 0
@@ -102,8 +125,10 @@ def cmd_studies(args) -> int:
         if preset:
             s = get_study(name, preset)
             for z in s.sizes:
-                print(f"    {z.label:>8s}  {z.shape.label:16s} N={s.counts(z)['N']:>11,d}  lr={z.lr:.2e}  "
-                      f"C={z.flops:.2e}  steps={s.steps(z)}")
+                print(
+                    f"    {z.label:>8s}  {z.shape.label:16s} N={s.counts(z)['N']:>11,d}  lr={z.lr:.2e}  "
+                    f"C={z.flops:.2e}  steps={s.steps(z)}"
+                )
     return 0
 
 
@@ -125,13 +150,22 @@ def cmd_sweep(args) -> int:
         ests, wall, left = estimate_studies(studies, workers=args.workers, device=device, store=store, log=_log)
         print("\n\n".join(format_estimate(e) for e in ests))
         if len(ests) > 1:
-            print(f"\nall {len(ests)} studies in one pool of {args.workers} worker(s), longest runs first: "
-                  f"{wall:.0f} s ({wall / 60:.1f} min); remaining: {left:.0f} s ({left / 60:.1f} min)")
+            print(
+                f"\nall {len(ests)} studies in one pool of {args.workers} worker(s), longest runs first: "
+                f"{wall:.0f} s ({wall / 60:.1f} min); remaining: {left:.0f} s ({left / 60:.1f} min)"
+            )
         return 0
     prepared = prepare_studies(studies, workers=preset.data.workers, progress=not args.no_progress)
     with worker_pool(args.workers) as executor:
-        results = sweep_studies(studies, store, executor=executor, progress=not args.no_progress, device=device,
-                                cost=run_cost(threads=1, device=device), prepared=prepared)
+        results = sweep_studies(
+            studies,
+            store,
+            executor=executor,
+            progress=not args.no_progress,
+            device=device,
+            cost=run_cost(threads=1, device=device),
+            prepared=prepared,
+        )
     bad = 0
     for r in results:
         note = " (already finished)" if r.get("skipped") else ""
@@ -198,9 +232,13 @@ def cmd_validate(args) -> int:
     clock = "cpu_s" if args.threads == 1 else "wall_s"
     print(f"{'size':>9s} {'predicted s':>12s} {'wall s':>9s} {'CPU s':>9s} {'pred/' + clock[:-2]:>10s}")
     for r in rows:
-        print(f"{r['size']:>9s} {r['predicted_s']:>12.1f} {r['wall_s']:>9.1f} {r['cpu_s']:>9.1f} "
-              f"{r['predicted_s'] / r[clock]:>10.2f}")
+        print(
+            f"{r['size']:>9s} {r['predicted_s']:>12.1f} {r['wall_s']:>9.1f} {r['cpu_s']:>9.1f} "
+            f"{r['predicted_s'] / r[clock]:>10.2f}"
+        )
     p, m = sum(r["predicted_s"] for r in rows), sum(r[clock] for r in rows)
-    print(f"{'total':>9s} {p:>12.1f} {sum(r['wall_s'] for r in rows):>9.1f} "
-          f"{sum(r['cpu_s'] for r in rows):>9.1f} {p / m:>10.2f}")
+    print(
+        f"{'total':>9s} {p:>12.1f} {sum(r['wall_s'] for r in rows):>9.1f} "
+        f"{sum(r['cpu_s'] for r in rows):>9.1f} {p / m:>10.2f}"
+    )
     return 0

@@ -2,6 +2,7 @@
 ones from their checkpoint. The studies' data is prepared first (in this process); the runs then go
 to any executor with `submit(fn, *args) -> future` (in-process by default, a local process pool, or a
 Dask `distributed.Client` for many machines)."""
+
 from __future__ import annotations
 
 import concurrent.futures as cf
@@ -37,8 +38,9 @@ def existing_runs(study: Study, store: str | os.PathLike, prepared: PreparedData
     return [(z, run) for z, run in found if run.config_path.exists()]
 
 
-def train_size(study: Study, size: SizeSpec, prepared: PreparedData, store_root: str, progress: bool = False,
-               device: str = "cpu") -> dict[str, Any]:
+def train_size(
+    study: Study, size: SizeSpec, prepared: PreparedData, store_root: str, progress: bool = False, device: str = "cpu"
+) -> dict[str, Any]:
     """Train (or resume, or skip) one size of a study on its prepared data. Returns the run's final status."""
     store = RunStore(store_root)
     run = open_size_run(study, size, store, prepared)
@@ -51,35 +53,79 @@ def train_size(study: Study, size: SizeSpec, prepared: PreparedData, store_root:
             raise ValueError(f"study {study.name} declares vocab {study.vocab_size} but its data has {task.vocab_size}")
         counts = study.counts(size)
         steps = study.steps(size)
-        cfg = TrainConfig(lr=size.lr, steps=steps, warmup_steps=study.warmup_steps(size), schedule=study.schedule,
-                          weight_decay=study.weight_decay, grad_clip=study.grad_clip, seed=study.seed,
-                          n_log=study.n_log, precision=study.precision, device=device, progress=progress,
-                          checkpoint_every_s=float(os.environ.get("AGENTSCALING_CHECKPOINT_S", 60)))
+        cfg = TrainConfig(
+            lr=size.lr,
+            steps=steps,
+            warmup_steps=study.warmup_steps(size),
+            schedule=study.schedule,
+            weight_decay=study.weight_decay,
+            grad_clip=study.grad_clip,
+            seed=study.seed,
+            n_log=study.n_log,
+            precision=study.precision,
+            device=device,
+            progress=progress,
+            checkpoint_every_s=float(os.environ.get("AGENTSCALING_CHECKPOINT_S", 60)),
+        )
         if not run.config_path.exists():
-            run.write_config(study.run_config(size, prepared.hashes), extra={
-                "size_label": size.label, "preset": study.preset, "description": study.description,
-                "counts": {**counts, "tokens_per_update": study.tokens_per_update,
-                           "D_planned": steps * task.inputs_per_batch,
-                           "epochs_planned": steps * task.inputs_per_batch / task.epoch_inputs},
-                "data": prepared.describe(), "task": task.info, "train_config": asdict(cfg),
-            })
+            run.write_config(
+                study.run_config(size, prepared.hashes),
+                extra={
+                    "size_label": size.label,
+                    "preset": study.preset,
+                    "description": study.description,
+                    "counts": {
+                        **counts,
+                        "tokens_per_update": study.tokens_per_update,
+                        "D_planned": steps * task.inputs_per_batch,
+                        "epochs_planned": steps * task.inputs_per_batch / task.epoch_inputs,
+                    },
+                    "data": prepared.describe(),
+                    "task": task.info,
+                    "train_config": asdict(cfg),
+                },
+            )
         torch.manual_seed(study.seed)
-        model = (task.build_model or GPT)(GPTConfig(vocab_size=task.vocab_size, context=task.context,
-                                                     n_layer=size.shape.n_layer, n_head=size.shape.n_head,
-                                                     n_embd=size.shape.n_embd))
-        result = train(model, task.loss_fn, task.batch_fn, cfg, run=run, val_fn=task.val_fn,
-                       inputs_per_batch=task.inputs_per_batch, supervised_per_batch=task.supervised_per_batch,
-                       n_params=int(counts["N"]), flops_per_input_attn=counts["flops_per_input_attn"],
-                       epoch_inputs=task.epoch_inputs)
+        model = (task.build_model or GPT)(
+            GPTConfig(
+                vocab_size=task.vocab_size,
+                context=task.context,
+                n_layer=size.shape.n_layer,
+                n_head=size.shape.n_head,
+                n_embd=size.shape.n_embd,
+            )
+        )
+        result = train(
+            model,
+            task.loss_fn,
+            task.batch_fn,
+            cfg,
+            run=run,
+            val_fn=task.val_fn,
+            inputs_per_batch=task.inputs_per_batch,
+            supervised_per_batch=task.supervised_per_batch,
+            n_params=int(counts["N"]),
+            flops_per_input_attn=counts["flops_per_input_attn"],
+            epoch_inputs=task.epoch_inputs,
+        )
         if result.status == "done":
             atomic_torch_save(run.path / "model.pt", model.state_dict())
             last = result.curve.iloc[-1]
-            run.update_config(result={"steps": result.steps_done, "D": int(last["D"]), "C": float(last["C"]),
-                                      "epochs": float(last["epochs"]), "final_loss": float(last["loss"]),
-                                      "final_train_loss": float(last["train_loss"]), "wall_s": result.wall_s,
-                                      "beyond_4_epochs": bool(last["epochs"] > 4.0)})
-            run.set_status("done", f"{result.steps_done} steps, final loss {result.final_loss:.4f}",
-                           wall_s=result.wall_s)
+            run.update_config(
+                result={
+                    "steps": result.steps_done,
+                    "D": int(last["D"]),
+                    "C": float(last["C"]),
+                    "epochs": float(last["epochs"]),
+                    "final_loss": float(last["loss"]),
+                    "final_train_loss": float(last["train_loss"]),
+                    "wall_s": result.wall_s,
+                    "beyond_4_epochs": bool(last["epochs"] > 4.0),
+                }
+            )
+            run.set_status(
+                "done", f"{result.steps_done} steps, final loss {result.final_loss:.4f}", wall_s=result.wall_s
+            )
             result.message = run.status_info["message"]
             run.drop_checkpoint()
         else:
@@ -90,15 +136,28 @@ def train_size(study: Study, size: SizeSpec, prepared: PreparedData, store_root:
         raise
 
 
-def sweep(study: Study, store: str | os.PathLike, executor: Executor | None = None, progress: bool = False,
-          device: str = "cpu", prepared: dict[str, PreparedData] | None = None) -> list[dict[str, Any]]:
+def sweep(
+    study: Study,
+    store: str | os.PathLike,
+    executor: Executor | None = None,
+    progress: bool = False,
+    device: str = "cpu",
+    prepared: dict[str, PreparedData] | None = None,
+) -> list[dict[str, Any]]:
     """Train every size of `study` into `store`; returns one status dict per size."""
     return sweep_studies([study], store, executor=executor, progress=progress, device=device, prepared=prepared)
 
 
-def sweep_studies(studies: list[Study], store: str | os.PathLike, executor: Executor | None = None,
-                  progress: bool = False, device: str = "cpu", cost: Callable[[Study, SizeSpec], float] | None = None,
-                  prepared: dict[str, PreparedData] | None = None, data_workers: int = 1) -> list[dict[str, Any]]:
+def sweep_studies(
+    studies: list[Study],
+    store: str | os.PathLike,
+    executor: Executor | None = None,
+    progress: bool = False,
+    device: str = "cpu",
+    cost: Callable[[Study, SizeSpec], float] | None = None,
+    prepared: dict[str, PreparedData] | None = None,
+    data_workers: int = 1,
+) -> list[dict[str, Any]]:
     """Train every size of every study into `store` as one batch of jobs; one status dict per run, in
     study order and size order, each with "study" and "size".
 
@@ -124,8 +183,11 @@ def sweep_studies(studies: list[Study], store: str | os.PathLike, executor: Exec
     # Dask caches "pure" calls by their arguments: a repeated sweep would get the first call's result back
     # without looking at the store, so its tasks are submitted as impure
     extra = {"pure": False} if type(executor).__module__.split(".")[0] == "distributed" else {}
-    pending = {executor.submit(train_size, st, z, prepared[st.name], store_root, progress, device, **extra): i
-               for i in order for st, z in [jobs[i]]}
+    pending = {
+        executor.submit(train_size, st, z, prepared[st.name], store_root, progress, device, **extra): i
+        for i in order
+        for st, z in [jobs[i]]
+    }
     results: list[dict[str, Any]] = [{} for _ in jobs]
     # report runs as they finish; futures of other executors (e.g. Dask's) are waited for in order
     finished = cf.as_completed(pending) if all(isinstance(f, cf.Future) for f in pending) else list(pending)

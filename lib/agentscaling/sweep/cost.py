@@ -36,6 +36,7 @@ Assumptions, stated in every estimate: an otherwise idle machine (the prediction
 other busy processes slow 2-thread torch several-fold), the calibration's thread count, and GPT-shaped
 models, or BC-CNN's Impala CNN feeding a GPT (its convolutions are one more term, calibrated on BC-CNN
 points of the grid); other encoders are predicted without their cost."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -58,23 +59,33 @@ from .core import open_size_run
 
 # a calibration of another version is measured again (docs/performance.md lists what each version changed)
 CALIBRATION_VERSION = 5
-TRAIN_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "logits", "cnn_flops",
-                  "params")
+TRAIN_FEATURES = (
+    "step",
+    "layers",
+    "matmul_flops",
+    "attn_flops",
+    "attn_scores",
+    "elementwise",
+    "logits",
+    "cnn_flops",
+    "params",
+)
 EVAL_FEATURES = ("step", "layers", "matmul_flops", "attn_flops", "attn_scores", "elementwise", "logits", "cnn_flops")
-RUN_OVERHEAD_S = 1.0     # per run: build the task (memory-mapped corpus), init the model, write config/curve/model
+RUN_OVERHEAD_S = 1.0  # per run: build the task (memory-mapped corpus), init the model, write config/curve/model
 STALE_CALIBRATION_H = 3.0  # hours after which a dry run suggests re-measuring
-WORKER_START_S = 4.0     # per worker process: spawn, import torch and the library
+WORKER_START_S = 4.0  # per worker process: spawn, import torch and the library
 
 
 @dataclass(frozen=True)
 class StepSpec:
     """What one training step (or one held-out forward chunk) computes."""
+
     n_layer: int
     n_embd: int
     vocab_size: int
     context: int
     batch: int
-    supervised: int          # positions per sequence that go through the output head
+    supervised: int  # positions per sequence that go through the output head
     n_head: int = 1
     # BC-CNN: (frame_size, channels, res_blocks, out_dim) of the Impala CNN that encodes each input frame
     # (model.bccnn.CNNConfig); the inputs are then frames, the "vocabulary" the 68 action logits
@@ -92,8 +103,9 @@ class StepSpec:
                 if min(f, o, *ch) < 1 or r < 0:
                     raise ValueError("sizes must be positive")
             except (TypeError, ValueError) as e:
-                raise UserError(f"StepSpec.cnn must be (frame_size, channels, res_blocks, out_dim), got "
-                                f"{self.cnn!r}: {e}") from None
+                raise UserError(
+                    f"StepSpec.cnn must be (frame_size, channels, res_blocks, out_dim), got {self.cnn!r}: {e}"
+                ) from None
         if self.supervised > self.context:
             raise UserError(f"supervised positions ({self.supervised}) exceed the context ({self.context})")
         if self.n_embd % self.n_head:
@@ -118,15 +130,18 @@ class StepSpec:
     def _common(self, flop_factor: float) -> list[float]:
         L, d, T, B = self.n_layer, self.n_embd, self.context, self.batch
         tokens = B * T
-        return [1.0, float(L),
-                flop_factor * (12.0 * L * d * d * tokens + self.vocab_size * d * B * self.supervised),
-                flop_factor * 2.0 * L * d * T * tokens,
-                float(L * B * self.n_head * T * T),
-                float(L * d * tokens),
-                # softmax/cross-entropy over the logits: memory-bound, independent of d; it dominates the
-                # GPT-2 BPE models (vocab 50,257, d = 8-32), whose logits are 100M floats per step
-                float(B * self.supervised * self.vocab_size),
-                flop_factor / 6.0 * self.cnn_flops * tokens]
+        return [
+            1.0,
+            float(L),
+            flop_factor * (12.0 * L * d * d * tokens + self.vocab_size * d * B * self.supervised),
+            flop_factor * 2.0 * L * d * T * tokens,
+            float(L * B * self.n_head * T * T),
+            float(L * d * tokens),
+            # softmax/cross-entropy over the logits: memory-bound, independent of d; it dominates the
+            # GPT-2 BPE models (vocab 50,257, d = 8-32), whose logits are 100M floats per step
+            float(B * self.supervised * self.vocab_size),
+            flop_factor / 6.0 * self.cnn_flops * tokens,
+        ]
 
     def train_features(self) -> np.ndarray:
         return np.array(self._common(6.0) + [float(self.n_params_total)])
@@ -143,8 +158,13 @@ def supervised_positions(study) -> int:
         return 1
     o = study.task_options
     if study.task in ("wm", "bc") and "context_steps" in o:
-        sb = SequenceBuilder(int(study.data.tokens_per_frame), ActionTokenizer(1), int(o["context_steps"]), task=study.task,
-                             wm_first_frame=bool(o.get("wm_first_frame", True)))
+        sb = SequenceBuilder(
+            int(study.data.tokens_per_frame),
+            ActionTokenizer(1),
+            int(o["context_steps"]),
+            task=study.task,
+            wm_first_frame=bool(o.get("wm_first_frame", True)),
+        )
         return max(1, sb.supervised_per_sequence)
     return study.context
 
@@ -155,9 +175,16 @@ def spec_for(study, size, batch: int | None = None) -> StepSpec:
     if study.cnn is not None:
         c = study.cnn
         cnn = (c.frame_size, c.channels, c.res_blocks, c.out_dim)
-    return StepSpec(n_layer=s.n_layer, n_embd=s.n_embd, n_head=s.n_head, vocab_size=study.vocab_size,
-                    context=study.context, batch=batch or study.batch_size, supervised=supervised_positions(study),
-                    cnn=cnn)
+    return StepSpec(
+        n_layer=s.n_layer,
+        n_embd=s.n_embd,
+        n_head=s.n_head,
+        vocab_size=study.vocab_size,
+        context=study.context,
+        batch=batch or study.batch_size,
+        supervised=supervised_positions(study),
+        cnn=cnn,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- model
@@ -166,7 +193,7 @@ class RunEstimate:
     label: str
     N: int
     steps: int
-    tokens_per_s: float      # training inputs per second (steps only)
+    tokens_per_s: float  # training inputs per second (steps only)
     train_s: float
     val_s: float
     overhead_s: float
@@ -184,7 +211,7 @@ class StudyEstimate:
     workers: int
     threads: int
     runs: list[RunEstimate]
-    wall_s: float            # predicted makespan of the whole sweep (all sizes, as if none were done)
+    wall_s: float  # predicted makespan of the whole sweep (all sizes, as if none were done)
     remaining_wall_s: float  # the same for the sizes not yet done/diverged in the store
     notes: list[str] = field(default_factory=list)
 
@@ -246,25 +273,46 @@ class CostModel:
             raise UserError(f"steps must be >= 1, got {steps}")
         spec = spec_for(study, size)
         t_step = self.step_seconds(spec)
-        return RunEstimate(label=size.label, N=int(study.counts(size)["N"]), steps=steps,
-                           tokens_per_s=spec.batch * spec.context / t_step, train_s=steps * t_step,
-                           val_s=self.validation_seconds(study, size, steps), overhead_s=self.run_overhead_s)
+        return RunEstimate(
+            label=size.label,
+            N=int(study.counts(size)["N"]),
+            steps=steps,
+            tokens_per_s=spec.batch * spec.context / t_step,
+            train_s=steps * t_step,
+            val_s=self.validation_seconds(study, size, steps),
+            overhead_s=self.run_overhead_s,
+        )
 
     # -- serialisation
     def to_json(self) -> dict[str, Any]:
-        return {"version": CALIBRATION_VERSION, "train_features": list(TRAIN_FEATURES),
-                "eval_features": list(EVAL_FEATURES), "train_coef": self.train_coef.tolist(),
-                "eval_coef": self.eval_coef.tolist(), "threads": self.threads, "device": self.device,
-                "run_overhead_s": self.run_overhead_s, "worker_start_s": self.worker_start_s, "meta": self.meta}
+        return {
+            "version": CALIBRATION_VERSION,
+            "train_features": list(TRAIN_FEATURES),
+            "eval_features": list(EVAL_FEATURES),
+            "train_coef": self.train_coef.tolist(),
+            "eval_coef": self.eval_coef.tolist(),
+            "threads": self.threads,
+            "device": self.device,
+            "run_overhead_s": self.run_overhead_s,
+            "worker_start_s": self.worker_start_s,
+            "meta": self.meta,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "CostModel":
         if d.get("version") != CALIBRATION_VERSION:
-            raise UserError(f"cost-model calibration version {d.get('version')!r} != {CALIBRATION_VERSION}; recalibrate")
-        return cls(train_coef=np.array(d["train_coef"]), eval_coef=np.array(d["eval_coef"]),
-                   threads=int(d["threads"]), device=d.get("device", "cpu"),
-                   run_overhead_s=float(d.get("run_overhead_s", RUN_OVERHEAD_S)),
-                   worker_start_s=float(d.get("worker_start_s", WORKER_START_S)), meta=d.get("meta", {}))
+            raise UserError(
+                f"cost-model calibration version {d.get('version')!r} != {CALIBRATION_VERSION}; recalibrate"
+            )
+        return cls(
+            train_coef=np.array(d["train_coef"]),
+            eval_coef=np.array(d["eval_coef"]),
+            threads=int(d["threads"]),
+            device=d.get("device", "cpu"),
+            run_overhead_s=float(d.get("run_overhead_s", RUN_OVERHEAD_S)),
+            worker_start_s=float(d.get("worker_start_s", WORKER_START_S)),
+            meta=d.get("meta", {}),
+        )
 
 
 def makespan(durations: Sequence[float], workers: int, start_s: float = 0.0) -> float:
@@ -292,8 +340,9 @@ def lpt_order(durations: Sequence[float], workers: int) -> list[float]:
     return sorted(durations, reverse=True) if workers > 1 else list(durations)
 
 
-def predict_studies(studies: Sequence[Any], model: CostModel, workers: int = 1,
-                    store: str | os.PathLike | None = None) -> tuple[list[StudyEstimate], float, float]:
+def predict_studies(
+    studies: Sequence[Any], model: CostModel, workers: int = 1, store: str | os.PathLike | None = None
+) -> tuple[list[StudyEstimate], float, float]:
     """Per-study estimates and the (whole, remaining) wall time of all their runs swept in one pool, as
     sweep_studies runs them: every run of every study submitted at once, longest first."""
     ests = [predict_study(st, model, workers=workers, store=store) for st in studies]
@@ -337,13 +386,17 @@ def predict_study(study, model: CostModel, workers: int = 1, store: str | os.Pat
     if not study.sizes:
         raise UserError(f"study {study.name} has no sizes")
     runs = [model.predict_run(study, z) for z in study.sizes]
-    notes = [f"assumes an otherwise idle machine; calibrated at {model.threads} torch thread(s) on {model.device}"
-             + _calibration_age(model)]
+    notes = [
+        f"assumes an otherwise idle machine; calibrated at {model.threads} torch thread(s) on {model.device}"
+        + _calibration_age(model)
+    ]
     cpus = os.cpu_count() or 1
     load = model.meta.get("loadavg_before")
     if model.threads > 1 and isinstance(load, (int, float)) and load > 0.5 * cpus:
-        notes.append(f"the calibration was measured at load average {load:.1f} on {cpus} CPUs: predictions are "
-                     f"pessimistic; re-measure on an idle machine (agentscaling cost calibrate --force)")
+        notes.append(
+            f"the calibration was measured at load average {load:.1f} on {cpus} CPUs: predictions are "
+            f"pessimistic; re-measure on an idle machine (agentscaling cost calibrate --force)"
+        )
     slow, start = _pool_factors(model, workers)
     if slow > 1.0:
         notes.append(f"{workers} workers on {cpus} CPUs: each run slowed by {slow:.1f}x (time sharing)")
@@ -355,10 +408,19 @@ def predict_study(study, model: CostModel, workers: int = 1, store: str | os.Pat
             r.status = run_status(study, z, store, prepared)
     dur = [r.total_s * slow for r in runs]
     wall = makespan(lpt_order(dur, workers), workers, start)
-    remaining = makespan(lpt_order([d for d, r in zip(dur, runs) if r.status not in ("done", "diverged")], workers),
-                         workers, start)
-    return StudyEstimate(study=study.name, preset=study.preset, workers=workers, threads=model.threads, runs=runs,
-                         wall_s=wall, remaining_wall_s=remaining, notes=notes)
+    remaining = makespan(
+        lpt_order([d for d, r in zip(dur, runs) if r.status not in ("done", "diverged")], workers), workers, start
+    )
+    return StudyEstimate(
+        study=study.name,
+        preset=study.preset,
+        workers=workers,
+        threads=model.threads,
+        runs=runs,
+        wall_s=wall,
+        remaining_wall_s=remaining,
+        notes=notes,
+    )
 
 
 def _fmt_s(s: float) -> str:
@@ -370,19 +432,30 @@ def _fmt_s(s: float) -> str:
 
 
 def format_estimate(est: StudyEstimate) -> str:
-    lines = [f"{est.study} [{est.preset}]: predicted wall time per size "
-             f"({est.workers} worker(s), {est.threads} thread(s) each)",
-             f"{'size':>9s} {'N':>11s} {'steps':>7s} {'tok/s':>9s} {'train s':>9s} {'val s':>8s} {'other s':>7s} "
-             f"{'total s':>9s}  status"]
+    lines = [
+        f"{est.study} [{est.preset}]: predicted wall time per size "
+        f"({est.workers} worker(s), {est.threads} thread(s) each)",
+        f"{'size':>9s} {'N':>11s} {'steps':>7s} {'tok/s':>9s} {'train s':>9s} {'val s':>8s} {'other s':>7s} "
+        f"{'total s':>9s}  status",
+    ]
     for r in est.runs:
-        lines.append(f"{r.label:>9s} {r.N:>11,d} {r.steps:>7d} {r.tokens_per_s:>9,.0f} {r.train_s:>9.1f} "
-                     f"{r.val_s:>8.1f} {r.overhead_s:>7.1f} {r.total_s:>9.1f}  {r.status}")
-    lines.append(f"{'total':>9s} {'':>11s} {'':>7s} {'':>9s} {sum(r.train_s for r in est.runs):>9.1f} "
-                 f"{sum(r.val_s for r in est.runs):>8.1f} {sum(r.overhead_s for r in est.runs):>7.1f} "
-                 f"{est.total_run_s:>9.1f}")
-    lines.append(f"predicted sweep wall time: {est.wall_s:.0f} s ({_fmt_s(est.wall_s)})"
-                 + (f"; remaining (sizes not finished): {est.remaining_wall_s:.0f} s ({_fmt_s(est.remaining_wall_s)})"
-                    if est.remaining_wall_s != est.wall_s else ""))
+        lines.append(
+            f"{r.label:>9s} {r.N:>11,d} {r.steps:>7d} {r.tokens_per_s:>9,.0f} {r.train_s:>9.1f} "
+            f"{r.val_s:>8.1f} {r.overhead_s:>7.1f} {r.total_s:>9.1f}  {r.status}"
+        )
+    lines.append(
+        f"{'total':>9s} {'':>11s} {'':>7s} {'':>9s} {sum(r.train_s for r in est.runs):>9.1f} "
+        f"{sum(r.val_s for r in est.runs):>8.1f} {sum(r.overhead_s for r in est.runs):>7.1f} "
+        f"{est.total_run_s:>9.1f}"
+    )
+    lines.append(
+        f"predicted sweep wall time: {est.wall_s:.0f} s ({_fmt_s(est.wall_s)})"
+        + (
+            f"; remaining (sizes not finished): {est.remaining_wall_s:.0f} s ({_fmt_s(est.remaining_wall_s)})"
+            if est.remaining_wall_s != est.wall_s
+            else ""
+        )
+    )
     lines += [f"note: {n}" for n in est.notes]
     return "\n".join(lines)
 
@@ -431,12 +504,15 @@ def assumed_gpu_hours(study: Study) -> float:
 
 def _spec_from_point(p: dict[str, Any]) -> StepSpec:
     """A StepSpec from a calibration point as stored in JSON (StepSpec restores the CNN's tuples)."""
-    return StepSpec(**{k: int(p[k]) for k in ("n_layer", "n_embd", "vocab_size", "context", "batch", "supervised",
-                                                "n_head")}, cnn=p.get("cnn") or ())
+    return StepSpec(
+        **{k: int(p[k]) for k in ("n_layer", "n_embd", "vocab_size", "context", "batch", "supervised", "n_head")},
+        cnn=p.get("cnn") or (),
+    )
 
 
-def model_from_points(points: list[dict[str, Any]], threads: int, device: str = "cpu",
-                      meta: dict[str, Any] | None = None) -> CostModel:
+def model_from_points(
+    points: list[dict[str, Any]], threads: int, device: str = "cpu", meta: dict[str, Any] | None = None
+) -> CostModel:
     """Fit a CostModel to measured points (dicts of StepSpec fields + train_s + eval_s)."""
     if not points:
         raise UserError("no calibration points")
@@ -450,5 +526,10 @@ def model_from_points(points: list[dict[str, Any]], threads: int, device: str = 
     if len(points) >= len(TRAIN_FEATURES) + 2:
         meta["loo_rel_err_train"] = loo_relative_errors(Xt, tt).tolist()
         meta["loo_rel_err_eval"] = loo_relative_errors(Xe, te).tolist()
-    return CostModel(train_coef=fit_coefficients(Xt, tt), eval_coef=fit_coefficients(Xe, te), threads=threads,
-                     device=device, meta=meta)
+    return CostModel(
+        train_coef=fit_coefficients(Xt, tt),
+        eval_coef=fit_coefficients(Xe, te),
+        threads=threads,
+        device=device,
+        meta=meta,
+    )

@@ -3,6 +3,7 @@
 A task builder receives the study and its `PreparedData` (made by `agentscaling.prepare` before any
 training) and returns a `TaskData`: everything the trainer needs, plus provenance for config.json.
 Tasks open prepared artifacts; they never generate data or train tokenizers."""
+
 from __future__ import annotations
 
 from ..errors import UserError

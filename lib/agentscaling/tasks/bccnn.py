@@ -4,6 +4,7 @@ Frames stay memory-mapped in the prepared dataset's shards; a batch reads only i
 model (an Impala CNN per frame feeding a GPT, 16 independent heads) and its loss are in
 `agentscaling.model.bccnn`. Batches are a pure function of (seed, step); the held-out loss is the mean
 over fixed validation windows (the same for every run of a study)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,8 @@ class FrameWindows:
         ep = np.searchsorted(self.cum, window_idx, side="right") - 1
         t0 = window_idx - self.cum[ep]
         T = self.context
-        f = np.stack([self.frames[e][s:s + T] for e, s in zip(ep, t0)])
-        a = np.stack([self.actions[e][s:s + T] for e, s in zip(ep, t0)])
+        f = np.stack([self.frames[e][s : s + T] for e, s in zip(ep, t0)])
+        a = np.stack([self.actions[e][s : s + T] for e, s in zip(ep, t0)])
         return f, a
 
 
@@ -81,18 +82,40 @@ def build_bccnn_task(study, prepared: PreparedData, device: str = "cpu") -> Task
         model.eval()
         total = 0.0
         for i in range(0, len(vf), B):
-            xb = to_batch(vf[i:i + B], va[i:i + B])
+            xb = to_batch(vf[i : i + B], va[i : i + B])
             total += float(loss_fn(model, xb)) * len(xb["frames"])
         return total / len(vf)
 
     def build_model(gcfg: GPTConfig) -> BCCNN:
         return BCCNN(cnn, gcfg.n_layer, gcfg.n_head, gcfg.n_embd, T, nvec)
 
-    cnn_info = {"frame_size": cnn.frame_size, "channels": list(cnn.channels), "res_blocks": cnn.res_blocks,
-                "cnn_out_dim": cnn.out_dim}
-    info = {"data": prepared.describe(), "frame_shape": list(ds.frame_shape), "cnn": cnn_info, "context_frames": T,
-            "loss": "sum over the 16 action dimensions of per-dimension cross-entropy (nats per step)", "heads": list(nvec), "val_sequences": study.val_sequences,
-            "val_seed": VAL_SEED, "train_frames": train.n_frames, "val_frames": val.n_frames}
-    return TaskData(vocab_size=study.vocab_size, context=T, batch_fn=batch_fn, val_fn=val_fn, loss_fn=loss_fn,
-                    inputs_per_batch=B * T, supervised_per_batch=B * T, epoch_inputs=train.n_frames, info=info,
-                    build_model=build_model)
+    cnn_info = {
+        "frame_size": cnn.frame_size,
+        "channels": list(cnn.channels),
+        "res_blocks": cnn.res_blocks,
+        "cnn_out_dim": cnn.out_dim,
+    }
+    info = {
+        "data": prepared.describe(),
+        "frame_shape": list(ds.frame_shape),
+        "cnn": cnn_info,
+        "context_frames": T,
+        "loss": "sum over the 16 action dimensions of per-dimension cross-entropy (nats per step)",
+        "heads": list(nvec),
+        "val_sequences": study.val_sequences,
+        "val_seed": VAL_SEED,
+        "train_frames": train.n_frames,
+        "val_frames": val.n_frames,
+    }
+    return TaskData(
+        vocab_size=study.vocab_size,
+        context=T,
+        batch_fn=batch_fn,
+        val_fn=val_fn,
+        loss_fn=loss_fn,
+        inputs_per_batch=B * T,
+        supervised_per_batch=B * T,
+        epoch_inputs=train.n_frames,
+        info=info,
+        build_model=build_model,
+    )

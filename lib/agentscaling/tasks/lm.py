@@ -6,6 +6,7 @@ Super-classed targets: the model is unchanged; its loss is the cross-entropy ove
 `n_classes` logits only (class c is read from the logit of token id c). The paper does not say how
 it implemented the 2-way target; this choice keeps the architecture and N identical across the three
 variants, which is what the comparison needs."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,7 +25,9 @@ MASKS = ("dense", "last", "superclass")
 VAL_SEED = 1_000_003  # held-out windows are fixed for a whole study, whatever the run seed
 
 
-def sample_windows(tokens: np.ndarray, context: int, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def sample_windows(
+    tokens: np.ndarray, context: int, batch: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """`batch` random windows of `context` inputs and their next-token targets."""
     starts = rng.integers(0, len(tokens) - context - 1, size=batch)
     idx = starts[:, None] + np.arange(context + 1)[None, :]
@@ -41,8 +44,9 @@ def build_lm_task(study, prepared: PreparedData, device: str = "cpu") -> TaskDat
     dev = torch.device(device)
     partition = None
     if study.loss_mask == "superclass":
-        partition = torch.as_tensor(superclass_partition(corpus.vocab_size, study.n_classes, study.partition_seed),
-                                    dtype=torch.long, device=dev)
+        partition = torch.as_tensor(
+            superclass_partition(corpus.vocab_size, study.n_classes, study.partition_seed), dtype=torch.long, device=dev
+        )
 
     last_only = study.loss_mask in ("last", "superclass")
     mask = None
@@ -82,7 +86,7 @@ def build_lm_task(study, prepared: PreparedData, device: str = "cpu") -> TaskDat
         model.eval()
         total, count = 0.0, 0
         for i in range(0, len(vx), B):
-            xb, yb = vx[i:i + B], vy[i:i + B]
+            xb, yb = vx[i : i + B], vy[i : i + B]
             m = None
             if last_only:
                 m = torch.zeros(len(xb), ctx, dtype=torch.bool, device=dev)
@@ -94,12 +98,24 @@ def build_lm_task(study, prepared: PreparedData, device: str = "cpu") -> TaskDat
         return total / count
 
     supervised = B if last_only else B * ctx
-    info: dict[str, Any] = {"corpus": corpus.info, "loss_mask": study.loss_mask, "val_sequences": study.val_sequences,
-                            "val_seed": VAL_SEED}
+    info: dict[str, Any] = {
+        "corpus": corpus.info,
+        "loss_mask": study.loss_mask,
+        "val_sequences": study.val_sequences,
+        "val_seed": VAL_SEED,
+    }
     if partition is not None:
         info["superclass_partition"] = partition.cpu().tolist()
         info["n_classes"] = study.n_classes
         info["partition_seed"] = study.partition_seed
-    return TaskData(vocab_size=corpus.vocab_size, context=ctx, batch_fn=batch_fn, val_fn=val_fn, loss_fn=loss_fn,
-                    inputs_per_batch=B * ctx, supervised_per_batch=supervised, epoch_inputs=len(corpus.train),
-                    info=info)
+    return TaskData(
+        vocab_size=corpus.vocab_size,
+        context=ctx,
+        batch_fn=batch_fn,
+        val_fn=val_fn,
+        loss_fn=loss_fn,
+        inputs_per_batch=B * ctx,
+        supervised_per_batch=supervised,
+        epoch_inputs=len(corpus.train),
+        info=info,
+    )

@@ -17,6 +17,7 @@ every run of a study, whatever its seed). The tokens per frame come from the stu
 Study.task_options: context_steps, per_dimension (action ids per dimension, default True),
 wm_first_frame (default True).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -65,14 +66,25 @@ def make_token_task(study, builder, device: str = "cpu", info: dict[str, Any] | 
         return total / count
 
     sup = builder.supervised_per_sequence
-    out_info = {**(info or {}), "sequences": builder.describe(), "val_sequences": study.val_sequences,
-                "train_frames": builder.epoch_inputs("train") // builder.tokens_per_step,
-                "val_frames": builder.epoch_inputs("val") // builder.tokens_per_step,
-                "supervised_fraction": sup / S}
-    return TaskData(vocab_size=builder.vocab_size, context=S, batch_fn=batch_fn, val_fn=val_fn,
-                    loss_fn=masked_next_token_loss,
-                    inputs_per_batch=B * S, supervised_per_batch=B * sup, epoch_inputs=builder.epoch_inputs("train"),
-                    info=out_info)
+    out_info = {
+        **(info or {}),
+        "sequences": builder.describe(),
+        "val_sequences": study.val_sequences,
+        "train_frames": builder.epoch_inputs("train") // builder.tokens_per_step,
+        "val_frames": builder.epoch_inputs("val") // builder.tokens_per_step,
+        "supervised_fraction": sup / S,
+    }
+    return TaskData(
+        vocab_size=builder.vocab_size,
+        context=S,
+        batch_fn=batch_fn,
+        val_fn=val_fn,
+        loss_fn=masked_next_token_loss,
+        inputs_per_batch=B * S,
+        supervised_per_batch=B * sup,
+        epoch_inputs=builder.epoch_inputs("train"),
+        info=out_info,
+    )
 
 
 def build_token_task(study, prepared: PreparedData, device: str = "cpu") -> TaskData:
@@ -81,10 +93,18 @@ def build_token_task(study, prepared: PreparedData, device: str = "cpu") -> Task
     check_hash(prepared, "dataset", ds.hash)
     cache = open_cache(prepared.token_cache, ds, prepared.hashes["tokenizer"])
     if cache.tokens_per_frame != study.data.tokens_per_frame:
-        raise UserError(f"study {study.name} wants {study.data.tokens_per_frame} tokens per frame, its token cache "
-                        f"holds {cache.tokens_per_frame}")
-    builder = SequenceBuilder.from_cache(cache, ds, int(opts["context_steps"]), task=study.task,
-                                         per_dimension=bool(opts.get("per_dimension", True)), seed=study.seed,
-                                         wm_first_frame=bool(opts.get("wm_first_frame", True)),
-                                         splits=("train", "val"))
+        raise UserError(
+            f"study {study.name} wants {study.data.tokens_per_frame} tokens per frame, its token cache "
+            f"holds {cache.tokens_per_frame}"
+        )
+    builder = SequenceBuilder.from_cache(
+        cache,
+        ds,
+        int(opts["context_steps"]),
+        task=study.task,
+        per_dimension=bool(opts.get("per_dimension", True)),
+        seed=study.seed,
+        wm_first_frame=bool(opts.get("wm_first_frame", True)),
+        splits=("train", "val"),
+    )
     return make_token_task(study, builder, device, info={"data": prepared.describe()})

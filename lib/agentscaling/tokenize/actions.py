@@ -11,6 +11,7 @@ Ids 0 … image_vocab-1 are image codes. Action ids start at `image_vocab`:
 Either way no action id overlaps an image code (the paper's rule), and `vocab_size` is the total the
 transformer's embedding needs.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -18,7 +19,6 @@ from typing import Sequence
 import numpy as np
 
 from ..action_space import ACTION_NVEC
-
 
 
 class ActionTokenizer:
@@ -54,8 +54,7 @@ class ActionTokenizer:
         a = a.astype(np.int64)
         if a.size and ((a < 0).any() or (a >= self.nvec).any()):
             bad = np.argwhere((a < 0) | (a >= self.nvec))[0]
-            raise ValueError(f"action value {a[tuple(bad)]} out of range for dim {bad[-1]} "
-                             f"(size {self.nvec[bad[-1]]})")
+            raise ValueError(f"action value {a[tuple(bad)]} out of range for dim {bad[-1]} (size {self.nvec[bad[-1]]})")
         return a + self.offsets
 
     def decode(self, tokens: np.ndarray) -> np.ndarray:
@@ -73,9 +72,16 @@ class ActionTokenizer:
         return (t >= self.image_vocab) & (t < self.vocab_size)
 
     def to_dict(self) -> dict:
-        return {"image_vocab": self.image_vocab, "per_dimension": self.per_dimension,
-                "nvec": self.nvec.tolist(), "action_vocab": self.action_vocab, "vocab_size": self.vocab_size}
+        return {
+            "image_vocab": self.image_vocab,
+            "per_dimension": self.per_dimension,
+            "nvec": self.nvec.tolist(),
+            "action_vocab": self.action_vocab,
+            "vocab_size": self.vocab_size,
+        }
 
     def __repr__(self) -> str:
-        return (f"ActionTokenizer(image_vocab={self.image_vocab}, per_dimension={self.per_dimension}, "
-                f"vocab_size={self.vocab_size})")
+        return (
+            f"ActionTokenizer(image_vocab={self.image_vocab}, per_dimension={self.per_dimension}, "
+            f"vocab_size={self.vocab_size})"
+        )

@@ -12,6 +12,7 @@ re-checks the sidecar against the key, the file size, the sha256 of the whole ar
 × 100k frames is 12.8 MB) and the counts against the manifest; any failure warns and rebuilds, and a
 cache is never used unchecked.
 """
+
 from __future__ import annotations
 
 import json
@@ -84,11 +85,13 @@ class TokenCache:
             off, n = self.offsets[int(episode_id)]
         except KeyError:
             raise UserError(f"episode {episode_id} is not in the token cache {self.path}") from None
-        return self.array[off:off + n]
+        return self.array[off : off + n]
 
     def __repr__(self) -> str:
-        return (f"TokenCache({str(self.path)!r}, frames={self.n_frames}, tokens_per_frame={self.tokens_per_frame}, "
-                f"codebook={self.codebook_size})")
+        return (
+            f"TokenCache({str(self.path)!r}, frames={self.n_frames}, tokens_per_frame={self.tokens_per_frame}, "
+            f"codebook={self.codebook_size})"
+        )
 
 
 def _expected_meta(dataset, tok: FrameTokenizer) -> dict[str, Any]:
@@ -97,9 +100,16 @@ def _expected_meta(dataset, tok: FrameTokenizer) -> dict[str, Any]:
     n_frames = int(dataset.manifest["n_frames"])
     if total != n_frames:
         raise DataIntegrityError(f"the dataset's episodes hold {total} frames but its manifest says {n_frames}")
-    return {"format": FORMAT, "dataset_hash": dataset.manifest["hash"], "tokenizer_hash": tok.hash,
-            "tokens_per_frame": tok.tokens_per_frame, "codebook_size": tok.codebook_size, "dtype": "uint16",
-            "shape": [n_frames, tok.tokens_per_frame], "episodes": offsets}
+    return {
+        "format": FORMAT,
+        "dataset_hash": dataset.manifest["hash"],
+        "tokenizer_hash": tok.hash,
+        "tokens_per_frame": tok.tokens_per_frame,
+        "codebook_size": tok.codebook_size,
+        "dtype": "uint16",
+        "shape": [n_frames, tok.tokens_per_frame],
+        "episodes": offsets,
+    }
 
 
 def open_cache(path: str | Path, dataset=None, tokenizer_hash: str | None = None) -> TokenCache:
@@ -122,8 +132,10 @@ def open_cache(path: str | Path, dataset=None, tokenizer_hash: str | None = None
     if tokenizer_hash is not None and meta.get("tokenizer_hash") != tokenizer_hash:
         raise CacheInvalid(f"{path} was built with another tokenizer")
     if arr_path.stat().st_size != meta.get("bytes"):
-        raise CacheInvalid(f"{arr_path} has {arr_path.stat().st_size} bytes, the sidecar says {meta.get('bytes')} "
-                           "(truncated or altered)")
+        raise CacheInvalid(
+            f"{arr_path} has {arr_path.stat().st_size} bytes, the sidecar says {meta.get('bytes')} "
+            "(truncated or altered)"
+        )
     if sha256_file(arr_path) != meta.get("sha256"):
         raise CacheInvalid(f"{arr_path} does not match the sha256 in its sidecar (corrupt)")
     try:
@@ -131,8 +143,9 @@ def open_cache(path: str | Path, dataset=None, tokenizer_hash: str | None = None
     except (ValueError, OSError) as e:
         raise CacheInvalid(f"{arr_path} cannot be read as an array ({e})") from None
     if str(arr.dtype) != meta["dtype"] or list(arr.shape) != list(meta["shape"]):
-        raise CacheInvalid(f"{arr_path} holds {arr.dtype} {list(arr.shape)}, the sidecar says "
-                           f"{meta['dtype']} {meta['shape']}")
+        raise CacheInvalid(
+            f"{arr_path} holds {arr.dtype} {list(arr.shape)}, the sidecar says {meta['dtype']} {meta['shape']}"
+        )
     if dataset is not None:
         want = [[e, o, n] for e, o, n in _offsets(dataset)]
         if meta["episodes"] != want or arr.shape[0] != int(dataset.manifest["n_frames"]):
@@ -158,8 +171,9 @@ def _resolve_tokenizer(tokenizer) -> FrameTokenizer:
     return load_tokenizer(tokenizer)
 
 
-def encode_dataset(dataset, tokenizer, cache_dir: str | Path | None = None, progress: bool = False,
-                   batch_size: int = 512) -> TokenCache:
+def encode_dataset(
+    dataset, tokenizer, cache_dir: str | Path | None = None, progress: bool = False, batch_size: int = 512
+) -> TokenCache:
     """Every frame of `dataset` encoded with `tokenizer` (a FrameTokenizer, or a tokenizer run dir),
     from the cache when a valid one exists, else (re)built; a corrupt cache is reported and rebuilt."""
     tok = _resolve_tokenizer(tokenizer)
@@ -177,8 +191,9 @@ def encode_dataset(dataset, tokenizer, cache_dir: str | Path | None = None, prog
         raise DataIntegrityError(f"token cache {path} failed verification right after it was built: {e}") from None
 
 
-def build_cache(path: str | Path, dataset, tok: FrameTokenizer, progress: bool = False,
-                batch_size: int = 512) -> dict[str, Any]:
+def build_cache(
+    path: str | Path, dataset, tok: FrameTokenizer, progress: bool = False, batch_size: int = 512
+) -> dict[str, Any]:
     """Encode every episode into `path`/tokens.npy (streamed through a memory map), then the sidecar."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
@@ -201,7 +216,7 @@ def build_cache(path: str | Path, dataset, tok: FrameTokenizer, progress: bool =
             if not buf_n:
                 return
             frames = np.concatenate(buf) if len(buf) > 1 else buf[0]
-            out[write_at:write_at + buf_n] = tok.encode(frames, batch_size)
+            out[write_at : write_at + buf_n] = tok.encode(frames, batch_size)
             write_at += buf_n
             if bar is not None:
                 bar.update(buf_n)
@@ -214,7 +229,7 @@ def build_cache(path: str | Path, dataset, tok: FrameTokenizer, progress: bool =
             i = 0
             while i < length:  # fill batches across episode boundaries
                 take = min(length - i, batch_size - buf_n)
-                buf.append(np.asarray(frames[i:i + take]))
+                buf.append(np.asarray(frames[i : i + take]))
                 buf_n += take
                 i += take
                 if buf_n >= batch_size:

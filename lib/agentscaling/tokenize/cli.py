@@ -1,4 +1,5 @@
 """`agentscaling tokenizer train|eval|encode`: frame tokenizers as runs in the run store."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,19 +17,28 @@ from .vqvae import load_tokenizer
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    top = sub.add_parser("tokenizer", help="train, evaluate and apply frame tokenizers (VQ-VAEs)",
-                         description="Frame tokenizers: one VQ-VAE per compression level (tokens per frame).")
+    top = sub.add_parser(
+        "tokenizer",
+        help="train, evaluate and apply frame tokenizers (VQ-VAEs)",
+        description="Frame tokenizers: one VQ-VAE per compression level (tokens per frame).",
+    )
     tsub = top.add_subparsers(dest="tokenizer_command", metavar="ACTION")
     tsub.required = True
 
-    p = tsub.add_parser("train", help="train (or resume) a tokenizer on a trajectory dataset",
-                        description="Train a VQ-VAE tokenizer on the dataset's train split with a preset's "
-                                    "tokenizer settings. The run is stored at <out>/tokenizers/tok<K>-<hash>/; "
-                                    "rerunning resumes it, or reports it if done.")
+    p = tsub.add_parser(
+        "train",
+        help="train (or resume) a tokenizer on a trajectory dataset",
+        description="Train a VQ-VAE tokenizer on the dataset's train split with a preset's "
+        "tokenizer settings. The run is stored at <out>/tokenizers/tok<K>-<hash>/; "
+        "rerunning resumes it, or reports it if done.",
+    )
     p.add_argument("--data", required=True, help="trajectory dataset directory")
-    p.add_argument("--tokens-per-frame", "-k", type=int, required=True,
-                   help="tokens per frame, a square: 16, 64, 256, ...")
-    p.add_argument("--preset", default="cpu", help=f"whose tokenizer settings: {', '.join(presets.NAMES)} (default cpu)")
+    p.add_argument(
+        "--tokens-per-frame", "-k", type=int, required=True, help="tokens per frame, a square: 16, 64, 256, ..."
+    )
+    p.add_argument(
+        "--preset", default="cpu", help=f"whose tokenizer settings: {', '.join(presets.NAMES)} (default cpu)"
+    )
     p.add_argument("--out", default=None, help="run store directory (default data/, where the studies' tokenizers are)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--steps", type=int, default=None, help="override the preset's training steps")
@@ -38,8 +48,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the evaluation as one JSON object")
     p.set_defaults(func=cmd_train)
 
-    p = tsub.add_parser("eval", help="held-out PSNR, codebook usage, perplexity, encode speed",
-                        description="Evaluate a trained tokenizer on held-out frames of a dataset.")
+    p = tsub.add_parser(
+        "eval",
+        help="held-out PSNR, codebook usage, perplexity, encode speed",
+        description="Evaluate a trained tokenizer on held-out frames of a dataset.",
+    )
     p.add_argument("tokenizer_dir", help="tokenizer run directory (holding tokenizer.pt)")
     p.add_argument("--data", required=True, help="trajectory dataset directory")
     p.add_argument("--split", default=None, help="val or test (default val, else test)")
@@ -47,9 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_eval)
 
-    p = tsub.add_parser("encode", help="encode a whole dataset to cached uint16 tokens",
-                        description="Encode every frame of a dataset (cached under data/cache/tokens, keyed by "
-                                    "dataset and tokenizer hash; a valid cache is reused, a corrupt one rebuilt).")
+    p = tsub.add_parser(
+        "encode",
+        help="encode a whole dataset to cached uint16 tokens",
+        description="Encode every frame of a dataset (cached under data/cache/tokens, keyed by "
+        "dataset and tokenizer hash; a valid cache is reused, a corrupt one rebuilt).",
+    )
     p.add_argument("tokenizer_dir", help="tokenizer run directory (holding tokenizer.pt)")
     p.add_argument("--data", required=True, help="trajectory dataset directory")
     p.add_argument("--cache-dir", default=None, help="cache root (default data/cache/tokens)")
@@ -68,8 +84,22 @@ def _print_metrics(m: dict, as_json: bool) -> None:
     if as_json:
         print(json.dumps(to_jsonable(m), sort_keys=True))
         return
-    for key in ("path", "hash", "tokens_per_frame", "codebook_size", "bits_per_frame", "psnr", "usage",
-                "codes_used", "perplexity", "reencode_agreement", "encode_fps", "n_frames", "split", "n_params"):
+    for key in (
+        "path",
+        "hash",
+        "tokens_per_frame",
+        "codebook_size",
+        "bits_per_frame",
+        "psnr",
+        "usage",
+        "codes_used",
+        "perplexity",
+        "reencode_agreement",
+        "encode_fps",
+        "n_frames",
+        "split",
+        "n_params",
+    ):
         if key in m:
             v = m[key]
             print(f"{key:20s} {v:.4g}" if isinstance(v, float) else f"{key:20s} {v}")
@@ -87,8 +117,16 @@ def cmd_train(args) -> int:
     if args.codebook_size is not None:
         overrides["codebook_size"] = args.codebook_size
     ds = _open_dataset(args.data)
-    tok = train_tokenizer(ds, args.tokens_per_frame, settings, args.out or DATA_DIR, seed=args.seed,
-                          progress=not args.no_progress, device=args.device, **overrides)
+    tok = train_tokenizer(
+        ds,
+        args.tokens_per_frame,
+        settings,
+        args.out or DATA_DIR,
+        seed=args.seed,
+        progress=not args.no_progress,
+        device=args.device,
+        **overrides,
+    )
     m = _stored_metrics(tok) or evaluate_tokenizer(tok, ds)
     _print_metrics({"path": str(tok.path), **m, "hash": tok.hash}, args.json)
     return 0
@@ -119,9 +157,15 @@ def cmd_encode(args) -> int:
     tok = load_tokenizer(args.tokenizer_dir)
     ds = _open_dataset(args.data)
     cache = encode_dataset(ds, tok, cache_dir=args.cache_dir, progress=not args.no_progress)
-    out = {"path": str(cache.path), "frames": cache.n_frames, "tokens_per_frame": cache.tokens_per_frame,
-           "codebook_size": cache.codebook_size, "dataset_hash": cache.dataset_hash,
-           "tokenizer_hash": cache.tokenizer_hash, "encode_fps": cache.meta.get("encode_fps")}
+    out = {
+        "path": str(cache.path),
+        "frames": cache.n_frames,
+        "tokens_per_frame": cache.tokens_per_frame,
+        "codebook_size": cache.codebook_size,
+        "dataset_hash": cache.dataset_hash,
+        "tokenizer_hash": cache.tokenizer_hash,
+        "encode_fps": cache.meta.get("encode_fps"),
+    }
     if args.json:
         print(json.dumps(out, sort_keys=True))
     else:

@@ -22,6 +22,7 @@ Masks depend only on the position, so they are the same for every sequence. D co
 of a sequence (the paper's rule), whatever the mask. Batches are a pure function of
 (seed, step, split), so a resumed run sees exactly the batches it would have seen.
 """
+
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -50,9 +51,17 @@ class SequenceBuilder:
     `episodes` maps a split name to a list of (tokens uint16 [T,k], actions uint8 [T,16]) pairs.
     Use `SequenceBuilder.from_cache(cache, dataset, …)` to build it from an encoded dataset."""
 
-    def __init__(self, tokens_per_frame: int, action_tokenizer: ActionTokenizer, context_steps: int, *,
-                 episodes: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]] | None = None,
-                 task: str = "wm", seed: int = 0, wm_first_frame: bool = True):
+    def __init__(
+        self,
+        tokens_per_frame: int,
+        action_tokenizer: ActionTokenizer,
+        context_steps: int,
+        *,
+        episodes: Mapping[str, Sequence[tuple[np.ndarray, np.ndarray]]] | None = None,
+        task: str = "wm",
+        seed: int = 0,
+        wm_first_frame: bool = True,
+    ):
         if task not in TASKS:
             raise UserError(f"unknown task {task!r}; expected one of {TASKS}")
         if context_steps < 1:
@@ -72,22 +81,35 @@ class SequenceBuilder:
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_cache(cls, cache, dataset, context_steps: int, *, task: str = "wm", per_dimension: bool = True,
-                   seed: int = 0, wm_first_frame: bool = True, splits: Sequence[str] = ("train", "val", "test")
-                   ) -> "SequenceBuilder":
+    def from_cache(
+        cls,
+        cache,
+        dataset,
+        context_steps: int,
+        *,
+        task: str = "wm",
+        per_dimension: bool = True,
+        seed: int = 0,
+        wm_first_frame: bool = True,
+        splits: Sequence[str] = ("train", "val", "test"),
+    ) -> "SequenceBuilder":
         """From a TokenCache and its dataset (for the actions and the split of each episode). The token
         array stays memory-mapped; only the (small) raw actions are read into memory."""
-        at = ActionTokenizer(cache.codebook_size, per_dimension=per_dimension,
-                             nvec=dataset.manifest.get("action_nvec") or ACTION_NVEC)
+        at = ActionTokenizer(
+            cache.codebook_size, per_dimension=per_dimension, nvec=dataset.manifest.get("action_nvec") or ACTION_NVEC
+        )
         b = cls(cache.tokens_per_frame, at, context_steps, task=task, seed=seed, wm_first_frame=wm_first_frame)
         n = cache.n_frames
         actions = np.zeros((n, at.n_dims), np.uint8)
         for eid, (off, length) in cache.offsets.items():
-            actions[off:off + length] = dataset.actions(eid)
+            actions[off : off + length] = dataset.actions(eid)
         for split in splits:
             ids = dataset.split_ids(split)
-            starts = [np.arange(cache.offsets[e][0], cache.offsets[e][0] + cache.offsets[e][1] - b.context_steps + 1)
-                      for e in ids if cache.offsets[e][1] >= b.context_steps]
+            starts = [
+                np.arange(cache.offsets[e][0], cache.offsets[e][0] + cache.offsets[e][1] - b.context_steps + 1)
+                for e in ids
+                if cache.offsets[e][1] >= b.context_steps
+            ]
             if starts:
                 n_frames = sum(cache.offsets[e][1] for e in ids)
                 b._splits[split] = _Split(cache.array, actions, np.concatenate(starts).astype(np.int64), n_frames)
@@ -108,8 +130,9 @@ class SequenceBuilder:
             off += len(z)
         if not starts:
             return
-        self._splits[split] = _Split(np.concatenate(toks), np.concatenate(acts).astype(np.uint8),
-                                     np.concatenate(starts).astype(np.int64), off)
+        self._splits[split] = _Split(
+            np.concatenate(toks), np.concatenate(acts).astype(np.uint8), np.concatenate(starts).astype(np.int64), off
+        )
 
     # -- layout ---------------------------------------------------------------------------------
     @property
@@ -126,7 +149,7 @@ class SequenceBuilder:
 
     def _position_masks(self) -> tuple[np.ndarray, np.ndarray]:
         S, P = self.seq_len, self.tokens_per_step
-        j = np.arange(S) + 1                       # the target of position i is token i+1
+        j = np.arange(S) + 1  # the target of position i is token i+1
         inside = j < S
         is_image = (j % P) < self.k
         wm = inside & is_image
@@ -156,8 +179,9 @@ class SequenceBuilder:
 
     def _get(self, split: str) -> _Split:
         if split not in self._splits:
-            raise UserError(f"no episodes of ≥ {self.context_steps} steps in split {split!r} "
-                            f"(have: {sorted(self._splits)})")
+            raise UserError(
+                f"no episodes of ≥ {self.context_steps} steps in split {split!r} (have: {sorted(self._splits)})"
+            )
         return self._splits[split]
 
     # -- sequences ------------------------------------------------------------------------------
@@ -175,8 +199,9 @@ class SequenceBuilder:
         rng = np.random.default_rng([self.seed if seed is None else seed, step, SPLIT_CODES.get(split, 3)])
         return sp.starts[rng.integers(0, len(sp.starts), size=batch_size)]
 
-    def batch(self, step: int, batch_size: int, split: str = "train", seed: int | None = None
-              ) -> dict[str, torch.Tensor]:
+    def batch(
+        self, step: int, batch_size: int, split: str = "train", seed: int | None = None
+    ) -> dict[str, torch.Tensor]:
         """{"x": int64 [B,S], "y": int64 [B,S], "mask": bool [B,S]}: a pure function of (seed, step, split)."""
         seq = self.sequences(self.sample_starts(step, batch_size, split, seed), split)
         y = np.zeros_like(seq)
@@ -193,8 +218,15 @@ class SequenceBuilder:
         return out
 
     def describe(self) -> dict:
-        return {"tokens_per_frame": self.k, "action_tokens": self.actions.n_dims,
-                "tokens_per_step": self.tokens_per_step, "context_steps": self.context_steps,
-                "seq_len": self.seq_len, "task": self.task, "wm_first_frame": self.wm_first_frame,
-                "supervised_per_sequence": self.supervised_per_sequence, "vocab_size": self.vocab_size,
-                "actions": self.actions.to_dict()}
+        return {
+            "tokens_per_frame": self.k,
+            "action_tokens": self.actions.n_dims,
+            "tokens_per_step": self.tokens_per_step,
+            "context_steps": self.context_steps,
+            "seq_len": self.seq_len,
+            "task": self.task,
+            "wm_first_frame": self.wm_first_frame,
+            "supervised_per_sequence": self.supervised_per_sequence,
+            "vocab_size": self.vocab_size,
+            "actions": self.actions.to_dict(),
+        }

@@ -2,6 +2,7 @@
 coloured shapes on a textured floor, with random actions. Tests and benchmarks use it where a real
 arena dataset would be slower to make; it has the same interface the tokenizer code reads
 (`manifest`, `episodes`, `frames`, `actions`, `split_ids`)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from ..action_space import ACTION_DIMS, AXIS_BUCKETS, N_BUTTONS
-
 
 
 def _episode_frames(rng: np.random.Generator, length: int, size: int) -> np.ndarray:
@@ -56,16 +56,28 @@ class SyntheticDataset:
             self._actions[i] = a
         n_val = max(1, n_episodes // 10)
         splits = ["train"] * (n_episodes - 2 * n_val) + ["val"] * n_val + ["test"] * n_val
-        self.episodes = pd.DataFrame({
-            "episode_id": np.arange(n_episodes), "split": splits, "length": [episode_len] * n_episodes,
-            "map": 0, "match": 0, "player": 0, "persona": "random", "seed": seed,
-        })
+        self.episodes = pd.DataFrame(
+            {
+                "episode_id": np.arange(n_episodes),
+                "split": splits,
+                "length": [episode_len] * n_episodes,
+                "map": 0,
+                "match": 0,
+                "player": 0,
+                "persona": "random",
+                "seed": seed,
+            }
+        )
         h = hashlib.sha256()
         for i in range(n_episodes):
             h.update(self._frames[i].tobytes())
             h.update(self._actions[i].tobytes())
-        self.manifest = {"hash": h.hexdigest(), "frame_shape": [size, size, 3],
-                         "n_frames": n_episodes * episode_len, "n_episodes": n_episodes}
+        self.manifest = {
+            "hash": h.hexdigest(),
+            "frame_shape": [size, size, 3],
+            "n_frames": n_episodes * episode_len,
+            "n_episodes": n_episodes,
+        }
 
     def frames(self, episode_id) -> np.ndarray:
         return self._frames[int(episode_id)]

@@ -13,6 +13,7 @@ The tokenizer's size and training length come in a `presets.TokenizerSettings` (
 Held-out frames are the dataset's val (else test) split. A dataset of a single match has neither (the
 split is by match), so its last trajectory is held out instead and the others train the tokenizer.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,8 +28,16 @@ from ..io import atomic_write_json
 from ..presets import TokenizerSettings
 from ..store import RunStore
 from ..train import TrainConfig, train
-from .vqvae import (TOKENIZER_FILE, VQVAE, FrameTokenizer, VQConfig, code_stats, grid_for_tokens, load_tokenizer,
-                    psnr_uint8)
+from .vqvae import (
+    TOKENIZER_FILE,
+    VQVAE,
+    FrameTokenizer,
+    VQConfig,
+    code_stats,
+    grid_for_tokens,
+    load_tokenizer,
+    psnr_uint8,
+)
 
 STUDY = "tokenizers"
 EVAL_SEED = 20_250_101  # held-out frames are the same for every tokenizer of a dataset
@@ -36,10 +45,15 @@ EVAL_SEED = 20_250_101  # held-out frames are the same for every tokenizer of a 
 
 def model_config(tokens_per_frame: int, settings: TokenizerSettings, image_size: int = 64) -> VQConfig:
     return VQConfig(
-        grid=grid_for_tokens(tokens_per_frame), image_size=image_size,
-        enc_channels=settings.enc_channels, dec_channels=settings.dec_channels,
-        enc_res_blocks=settings.enc_res_blocks, dec_res_blocks=settings.dec_res_blocks,
-        codebook_size=settings.codebook_size, codebook_dim=settings.codebook_dim, ema_decay=settings.ema_decay,
+        grid=grid_for_tokens(tokens_per_frame),
+        image_size=image_size,
+        enc_channels=settings.enc_channels,
+        dec_channels=settings.dec_channels,
+        enc_res_blocks=settings.enc_res_blocks,
+        dec_res_blocks=settings.dec_res_blocks,
+        codebook_size=settings.codebook_size,
+        codebook_dim=settings.codebook_dim,
+        ema_decay=settings.ema_decay,
         edge_weight=settings.edge_weight,
     ).validate()
 
@@ -92,8 +106,10 @@ def tokenizer_split(dataset) -> tuple[FramePool, FramePool]:
             return FramePool(dataset, "train"), FramePool(dataset, held)
     train_ids = list(dataset.split_ids("train"))
     if len(train_ids) < 2:
-        raise UserError("the dataset has one trajectory and no held-out split: a tokenizer needs at least two "
-                        "trajectories (one is held out), or a second match for a val split")
+        raise UserError(
+            "the dataset has one trajectory and no held-out split: a tokenizer needs at least two "
+            "trajectories (one is held out), or a second match for a val split"
+        )
     return FramePool(dataset, "train", train_ids[:-1]), FramePool(dataset, "trajectory", train_ids[-1:])
 
 
@@ -105,24 +121,44 @@ def heldout_pool(dataset, split: str | None = None) -> FramePool:
 
 
 # -- training ---------------------------------------------------------------------------------------
-def tokenizer_config(dataset, tokens_per_frame: int, settings: TokenizerSettings, seed: int = 0,
-                     **overrides: Any) -> dict[str, Any]:
+def tokenizer_config(
+    dataset, tokens_per_frame: int, settings: TokenizerSettings, seed: int = 0, **overrides: Any
+) -> dict[str, Any]:
     """The full config of a tokenizer run (its hash names the run directory); `overrides` replace
     settings fields (steps=..., codebook_size=...)."""
     p = dataclasses.replace(settings, **overrides) if overrides else settings
     size = int(dataset.manifest["frame_shape"][0])
     vq = model_config(tokens_per_frame, p, image_size=size)
     return {
-        "kind": "frame_tokenizer", "tokens_per_frame": tokens_per_frame,
-        "dataset_hash": dataset.manifest["hash"], "model": vq.to_dict(),
-        "train": {"steps": p.steps, "batch_size": p.batch_size, "lr": p.lr, "warmup_steps": p.warmup_steps,
-                  "min_lr_frac": p.min_lr_frac, "schedule": "cosine", "weight_decay": 0.0, "seed": seed,
-                  "val_frames": p.val_frames, "eval_frames": p.eval_frames, "n_log": p.n_log},
+        "kind": "frame_tokenizer",
+        "tokens_per_frame": tokens_per_frame,
+        "dataset_hash": dataset.manifest["hash"],
+        "model": vq.to_dict(),
+        "train": {
+            "steps": p.steps,
+            "batch_size": p.batch_size,
+            "lr": p.lr,
+            "warmup_steps": p.warmup_steps,
+            "min_lr_frac": p.min_lr_frac,
+            "schedule": "cosine",
+            "weight_decay": 0.0,
+            "seed": seed,
+            "val_frames": p.val_frames,
+            "eval_frames": p.eval_frames,
+            "n_log": p.n_log,
+        },
     }
 
 
-def open_tokenizer_run(dataset, tokens_per_frame: int, settings: TokenizerSettings, store, seed: int = 0,
-                       create: bool = True, **overrides: Any):
+def open_tokenizer_run(
+    dataset,
+    tokens_per_frame: int,
+    settings: TokenizerSettings,
+    store,
+    seed: int = 0,
+    create: bool = True,
+    **overrides: Any,
+):
     """The run of this tokenizer in `store` (a RunStore or its directory) and its config."""
     cfg = tokenizer_config(dataset, tokens_per_frame, settings, seed, **overrides)
     store = store if isinstance(store, RunStore) else RunStore(store)
@@ -148,9 +184,17 @@ def _loss_fn(seed: int):
     return loss_fn
 
 
-def train_tokenizer(dataset, tokens_per_frame: int, settings: TokenizerSettings, store, seed: int = 0,
-                    progress: bool = False, checkpoint_every_s: float = 60.0, device: str = "cpu",
-                    **overrides: Any) -> FrameTokenizer:
+def train_tokenizer(
+    dataset,
+    tokens_per_frame: int,
+    settings: TokenizerSettings,
+    store,
+    seed: int = 0,
+    progress: bool = False,
+    checkpoint_every_s: float = 60.0,
+    device: str = "cpu",
+    **overrides: Any,
+) -> FrameTokenizer:
     """Train (or resume, or just load when already done) the tokenizer for this dataset and level, as
     a run of `store`.
 
@@ -173,14 +217,33 @@ def train_tokenizer(dataset, tokens_per_frame: int, settings: TokenizerSettings,
         rec = m.reconstruct(val_frames).float()
         return float(((rec - torch.from_numpy(val_frames).float()) / 127.5).pow(2).mean())
 
-    tcfg = TrainConfig(lr=tc["lr"], steps=tc["steps"], warmup_steps=tc["warmup_steps"], schedule="cosine",
-                       min_lr_frac=tc["min_lr_frac"], weight_decay=tc["weight_decay"], grad_clip=1.0,
-                       seed=seed, n_log=tc["n_log"], progress=progress, checkpoint_every_s=checkpoint_every_s,
-                       divergence_factor=5.0, device=device)
+    tcfg = TrainConfig(
+        lr=tc["lr"],
+        steps=tc["steps"],
+        warmup_steps=tc["warmup_steps"],
+        schedule="cosine",
+        min_lr_frac=tc["min_lr_frac"],
+        weight_decay=tc["weight_decay"],
+        grad_clip=1.0,
+        seed=seed,
+        n_log=tc["n_log"],
+        progress=progress,
+        checkpoint_every_s=checkpoint_every_s,
+        divergence_factor=5.0,
+        device=device,
+    )
     try:
-        result = train(model, _loss_fn(seed), make_batch_fn(pool, tc["batch_size"], seed, device), tcfg, run=run,
-                       val_fn=val_fn if val_frames is not None else None, inputs_per_batch=tc["batch_size"],
-                       n_params=model.n_params(), epoch_inputs=len(pool))
+        result = train(
+            model,
+            _loss_fn(seed),
+            make_batch_fn(pool, tc["batch_size"], seed, device),
+            tcfg,
+            run=run,
+            val_fn=val_fn if val_frames is not None else None,
+            inputs_per_batch=tc["batch_size"],
+            n_params=model.n_params(),
+            epoch_inputs=len(pool),
+        )
     except BaseException as e:
         if not isinstance(e, (KeyboardInterrupt, SystemExit)):
             run.set_status("failed", f"{e.__class__.__name__}: {e}")
@@ -189,23 +252,32 @@ def train_tokenizer(dataset, tokens_per_frame: int, settings: TokenizerSettings,
         run.set_status(result.status, result.message)
         raise RuntimeError(f"tokenizer run {run.path} {result.status}: {result.message}")
     model.cpu()
-    tok = FrameTokenizer(model, info={"run_id": run.id, "dataset_hash": cfg["dataset_hash"],
-                                      "steps": tc["steps"], "train_wall_s": result.wall_s,
-                                      "heldout": heldout.split})
+    tok = FrameTokenizer(
+        model,
+        info={
+            "run_id": run.id,
+            "dataset_hash": cfg["dataset_hash"],
+            "steps": tc["steps"],
+            "train_wall_s": result.wall_s,
+            "heldout": heldout.split,
+        },
+    )
     tok.save(run.path)
     metrics = evaluate_tokenizer(tok, dataset, max_frames=tc["eval_frames"])
     metrics["train_wall_s"] = result.wall_s
     atomic_write_json(run.path / "tokenizer.json", {"hash": tok.hash, **metrics})
-    run.update_config(tokenizer={"hash": tok.hash, **metrics},
-                      counts={"N": model.n_params(), "tokens_per_frame": tokens_per_frame})
+    run.update_config(
+        tokenizer={"hash": tok.hash, **metrics}, counts={"N": model.n_params(), "tokens_per_frame": tokens_per_frame}
+    )
     run.drop_checkpoint()
     run.set_status("done", f"psnr {metrics['psnr']:.2f} dB, usage {metrics['usage']:.2f}")
     return tok
 
 
 # -- evaluation -------------------------------------------------------------------------------------
-def evaluate_tokenizer(tok: FrameTokenizer, dataset, split: str | None = None, max_frames: int = 1024,
-                       batch_size: int = 512) -> dict[str, Any]:
+def evaluate_tokenizer(
+    tok: FrameTokenizer, dataset, split: str | None = None, max_frames: int = 1024, batch_size: int = 512
+) -> dict[str, Any]:
     """Held-out reconstruction PSNR, codebook usage and perplexity, re-encode agreement, encode speed."""
     pool = heldout_pool(dataset, split)
     frames = pool.fixed_sample(max_frames)
@@ -217,14 +289,30 @@ def evaluate_tokenizer(tok: FrameTokenizer, dataset, split: str | None = None, m
     codes2 = tok.encode(recon, batch_size)
     stats = code_stats(codes, tok.codebook_size)
     return {
-        "tokens_per_frame": tok.tokens_per_frame, "grid": tok.config.grid, "codebook_size": tok.codebook_size,
-        "bits_per_frame": tok.bits_per_frame, "psnr": psnr_uint8(recon, frames),
-        "usage": stats["usage"], "codes_used": stats["codes_used"], "perplexity": stats["perplexity"],
+        "tokens_per_frame": tok.tokens_per_frame,
+        "grid": tok.config.grid,
+        "codebook_size": tok.codebook_size,
+        "bits_per_frame": tok.bits_per_frame,
+        "psnr": psnr_uint8(recon, frames),
+        "usage": stats["usage"],
+        "codes_used": stats["codes_used"],
+        "perplexity": stats["perplexity"],
         "reencode_agreement": float((codes == codes2).mean()),
-        "encode_fps": len(frames) / max(enc_s, 1e-9), "n_frames": len(frames), "split": pool.split,
-        "n_params": tok.model.n_params(), "encoder_params": sum(p.numel() for p in tok.model.encoder.parameters()),
+        "encode_fps": len(frames) / max(enc_s, 1e-9),
+        "n_frames": len(frames),
+        "split": pool.split,
+        "n_params": tok.model.n_params(),
+        "encoder_params": sum(p.numel() for p in tok.model.encoder.parameters()),
     }
 
 
-__all__ = ["FramePool", "evaluate_tokenizer", "heldout_pool", "model_config", "open_tokenizer_run", "tokenizer_config",
-           "tokenizer_split", "train_tokenizer"]
+__all__ = [
+    "FramePool",
+    "evaluate_tokenizer",
+    "heldout_pool",
+    "model_config",
+    "open_tokenizer_run",
+    "tokenizer_config",
+    "tokenizer_split",
+    "train_tokenizer",
+]

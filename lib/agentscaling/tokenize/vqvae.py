@@ -6,7 +6,8 @@ kept light enough for CPU encoding:
 
 * encoder: stride-2 4×4 convolutions down to the grid (64→16, 8, 4 = 2, 3, 4 downsamplings; any
   other square grid, e.g. 6×6 or 10×10 as in the paper's RT-1 sweep, is reached by a bilinear
-  resample after the last one that keeps the side ≥ the grid), a residual block at the grid resolution, then a 1×1 projection to the (small) codebook dimension;
+  resample after the last one that keeps the side ≥ the grid), a residual block at the grid
+  resolution, then a 1×1 projection to the (small) codebook dimension;
   channel widths are given per resolution (32², 16², 8², 4²), so the levels differ only in depth;
 * quantizer: ``vector_quantize_pytorch.VectorQuantize`` (pinned 1.32.0) with an EMA codebook,
   k-means initialisation and dead-code replacement; codebook health (usage, perplexity) matters more
@@ -17,6 +18,7 @@ kept light enough for CPU encoding:
 Encoding at inference does its own nearest-code search (one matmul + argmin on the codebook buffer),
 which is what the quantizer does in training too, minus its bookkeeping.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,7 +42,7 @@ class VQConfig:
 
     grid: int = 8
     image_size: int = 64
-    enc_channels: tuple[int, ...] = (16, 32, 64, 64)   # per downsampling, truncated to the number needed
+    enc_channels: tuple[int, ...] = (16, 32, 64, 64)  # per downsampling, truncated to the number needed
     dec_channels: tuple[int, ...] = (48, 64, 128, 128)  # width at 32², 16², 8², 4² (like enc_channels)
     enc_res_blocks: int = 1
     dec_res_blocks: int = 2
@@ -69,7 +71,7 @@ class VQConfig:
     @property
     def conv_side(self) -> int:
         """Side after the strided convolutions; when it is not the grid, a bilinear resample bridges them."""
-        return self.image_size // 2 ** self.n_down
+        return self.image_size // 2**self.n_down
 
     def validate(self) -> "VQConfig":
         if not 1 <= self.grid <= self.image_size // 2:
@@ -77,8 +79,9 @@ class VQConfig:
         if self.n_down < 1:
             raise UserError(f"image size {self.image_size} must be divisible by 2")
         if self.n_down > len(self.enc_channels) or self.n_down > len(self.dec_channels):
-            raise UserError(f"grid {self.grid} needs {self.n_down} downsamplings: give at least that many "
-                            "enc/dec channel entries")
+            raise UserError(
+                f"grid {self.grid} needs {self.n_down} downsamplings: give at least that many enc/dec channel entries"
+            )
         if not 2 <= self.codebook_size <= 65535:
             raise UserError(f"codebook_size {self.codebook_size} must be in [2, 65535] (codes are stored as uint16)")
         return self
@@ -127,8 +130,9 @@ class Resample(nn.Module):
         self.side = side
 
     def forward(self, x):
-        return F.interpolate(x, size=(self.side, self.side), mode="bilinear", align_corners=False,
-                             antialias=x.shape[-1] > self.side)
+        return F.interpolate(
+            x, size=(self.side, self.side), mode="bilinear", align_corners=False, antialias=x.shape[-1] > self.side
+        )
 
 
 class Encoder(nn.Module):
@@ -245,8 +249,13 @@ class VQVAE(nn.Module):
             ppl = torch.exp(-(p[p > 0] * p[p > 0].log()).sum()).item()
             # PSNR on [0,1] scale: mse on [-1,1] is 4× larger
             psnr = 10 * math.log10(4.0 / max(mse.item(), 1e-12))
-        metrics = {"recon_mse": mse.item(), "commit": float(commit.sum().item()), "psnr": psnr,
-                   "batch_perplexity": ppl, "batch_usage": float((counts > 0).float().mean().item())}
+        metrics = {
+            "recon_mse": mse.item(),
+            "commit": float(commit.sum().item()),
+            "psnr": psnr,
+            "batch_perplexity": ppl,
+            "batch_usage": float((counts > 0).float().mean().item()),
+        }
         return loss, metrics
 
     # -- inference --------------------------------------------------------------------------------
@@ -260,8 +269,9 @@ class VQVAE(nn.Module):
         dev = self.codebook.device
         x = _to_input(torch.as_tensor(frames).to(dev) if dev.type != "cpu" else frames)
         if x.shape[-1] != self.cfg.image_size or x.shape[-2] != self.cfg.image_size:
-            raise ValueError(f"this tokenizer takes {self.cfg.image_size}×{self.cfg.image_size} frames, "
-                             f"got {tuple(x.shape[-2:])}")
+            raise ValueError(
+                f"this tokenizer takes {self.cfg.image_size}×{self.cfg.image_size} frames, got {tuple(x.shape[-2:])}"
+            )
         z = self.encoder(x)  # [B,D,g,g]
         b, d, g, _ = z.shape
         return nearest_code(z.permute(0, 2, 3, 1).reshape(-1, d), self.codebook).view(b, g * g).cpu()
@@ -317,7 +327,7 @@ def psnr_uint8(a: np.ndarray | torch.Tensor, b: np.ndarray | torch.Tensor) -> fl
     a = torch.as_tensor(np.asarray(a)).float()
     b = torch.as_tensor(np.asarray(b)).float()
     mse = F.mse_loss(a, b).item()
-    return float("inf") if mse == 0 else 10 * math.log10(255.0 ** 2 / mse)
+    return float("inf") if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 
 def code_stats(codes: np.ndarray | torch.Tensor, codebook_size: int) -> dict[str, float]:
@@ -327,8 +337,11 @@ def code_stats(codes: np.ndarray | torch.Tensor, codebook_size: int) -> dict[str
     p = counts / counts.sum().clamp(min=1)
     nz = p[p > 0]
     ppl = float(torch.exp(-(nz * nz.log()).sum()).item()) if nz.numel() else 0.0
-    return {"usage": float((counts > 0).double().mean().item()), "perplexity": ppl,
-            "codes_used": int((counts > 0).sum().item())}
+    return {
+        "usage": float((counts > 0).double().mean().item()),
+        "perplexity": ppl,
+        "codes_used": int((counts > 0).sum().item()),
+    }
 
 
 # -- a trained, frozen tokenizer ----------------------------------------------------------------------
@@ -340,8 +353,9 @@ class FrameTokenizer:
     """A frozen VQ-VAE plus where it came from. `hash` is the sha256 of its tokenizer.pt, the key of
     every token cache built with it."""
 
-    def __init__(self, model: VQVAE, path: Path | None = None, hash: str | None = None,
-                 info: dict[str, Any] | None = None):
+    def __init__(
+        self, model: VQVAE, path: Path | None = None, hash: str | None = None, info: dict[str, Any] | None = None
+    ):
         self.model = model.eval()
         self.path = path
         self.hash = hash
@@ -368,8 +382,8 @@ class FrameTokenizer:
         frames = np.asarray(frames)
         out = np.empty((len(frames), self.tokens_per_frame), np.uint16)
         for i in range(0, len(frames), batch_size):
-            chunk = np.ascontiguousarray(frames[i:i + batch_size])
-            out[i:i + len(chunk)] = self.model.encode(chunk).numpy().astype(np.uint16)
+            chunk = np.ascontiguousarray(frames[i : i + batch_size])
+            out[i : i + len(chunk)] = self.model.encode(chunk).numpy().astype(np.uint16)
         return out
 
     def decode(self, codes: np.ndarray, batch_size: int = 256) -> np.ndarray:
@@ -378,23 +392,32 @@ class FrameTokenizer:
         s = self.config.image_size
         out = np.empty((len(codes), s, s, 3), np.uint8)
         for i in range(0, len(codes), batch_size):
-            chunk = codes[i:i + batch_size].astype(np.int64)
-            out[i:i + len(chunk)] = self.model.decode(chunk).numpy()
+            chunk = codes[i : i + batch_size].astype(np.int64)
+            out[i : i + len(chunk)] = self.model.decode(chunk).numpy()
         return out
 
     def save(self, path: str | Path) -> str:
         """Write tokenizer.pt atomically (weights_only-loadable); returns its sha256."""
         path = Path(path)
         target = path / TOKENIZER_FILE if path.suffix != ".pt" else path
-        atomic_torch_save(target, {"format": FORMAT, "config": self.config.to_dict(),
-                                   "state_dict": self.model.state_dict(), "info": self.info})
+        atomic_torch_save(
+            target,
+            {
+                "format": FORMAT,
+                "config": self.config.to_dict(),
+                "state_dict": self.model.state_dict(),
+                "info": self.info,
+            },
+        )
         self.path = target.parent
         self.hash = sha256_file(target)
         return self.hash
 
     def __repr__(self) -> str:
-        return (f"FrameTokenizer(tokens_per_frame={self.tokens_per_frame}, codebook={self.codebook_size}, "
-                f"hash={(self.hash or '?')[:12]}, path={self.path})")
+        return (
+            f"FrameTokenizer(tokens_per_frame={self.tokens_per_frame}, codebook={self.codebook_size}, "
+            f"hash={(self.hash or '?')[:12]}, path={self.path})"
+        )
 
 
 def load_tokenizer(path: str | Path) -> FrameTokenizer:
@@ -406,7 +429,9 @@ def load_tokenizer(path: str | Path) -> FrameTokenizer:
     try:
         obj = torch.load(target, weights_only=True, map_location="cpu")
     except Exception as e:  # noqa: BLE001 - a truncated or foreign file
-        raise DataIntegrityError(f"{target} is not a readable tokenizer checkpoint ({e.__class__.__name__}: {e})") from e
+        raise DataIntegrityError(
+            f"{target} is not a readable tokenizer checkpoint ({e.__class__.__name__}: {e})"
+        ) from e
     if not isinstance(obj, dict) or obj.get("format") != FORMAT:
         raise UserError(f"{target} is not an {FORMAT} tokenizer")
     model = VQVAE(VQConfig.from_dict(obj["config"]))

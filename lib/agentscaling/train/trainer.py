@@ -10,6 +10,7 @@ Logged at log-spaced steps: step, inputs seen D (the paper counts every input, s
 supervised inputs, C = 6·N·D, C with attention, training loss (mean since the previous log point),
 held-out loss, learning rate, wall time, epochs. NaN/inf, or a loss that blows up past
 `divergence_factor` × its first logged value, stops the run with status `diverged`."""
+
 from __future__ import annotations
 
 import ctypes
@@ -33,15 +34,15 @@ class TrainConfig:
     lr: float
     steps: int
     warmup_steps: int = 0
-    schedule: str = "constant"          # constant | cosine | wsd
-    cooldown_frac: float = 0.2          # wsd: fraction of steps spent decaying to min_lr
+    schedule: str = "constant"  # constant | cosine | wsd
+    cooldown_frac: float = 0.2  # wsd: fraction of steps spent decaying to min_lr
     min_lr_frac: float = 0.0
     weight_decay: float = 0.1
     betas: tuple[float, float] = (0.9, 0.95)
     grad_clip: float | None = 1.0
     seed: int = 0
-    n_log: int = 40                     # log-spaced log points (plus the last step)
-    precision: str = "fp32"             # fp32 | bf16 (autocast)
+    n_log: int = 40  # log-spaced log points (plus the last step)
+    precision: str = "fp32"  # fp32 | bf16 (autocast)
     device: str = "cpu"
     progress: bool = False
     checkpoint_every_s: float = 60.0
@@ -74,7 +75,7 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    status: str                 # done | diverged
+    status: str  # done | diverged
     message: str
     curve: pd.DataFrame
     steps_done: int
@@ -112,7 +113,7 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
         return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
 
 
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3   # glibc mallopt parameters
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
 _allocator_tuned: bool | None = None
 
 
@@ -186,8 +187,11 @@ def train(
     if run is not None:
         run.set_status("running", f"step {start_step}/{cfg.steps}")
 
-    autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if cfg.precision == "bf16"
-                else torch.autocast(device.type, enabled=False))
+    autocast = (
+        torch.autocast(device.type, dtype=torch.bfloat16)
+        if cfg.precision == "bf16"
+        else torch.autocast(device.type, enabled=False)
+    )
     t0 = time.perf_counter()
     last_ckpt = time.monotonic()
     first_loss = rows[0]["train_loss"] if rows else None
@@ -198,11 +202,18 @@ def train(
         bar = tqdm(total=cfg.steps, initial=start_step, desc=getattr(run, "id", "train"), leave=False)
 
     def checkpoint(step: int) -> None:
-        run.save_checkpoint({
-            "model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-            "wall_s": wall_before + time.perf_counter() - t0, "loss_sum": loss_sum, "loss_n": loss_n,
-            "metric_sums": metric_sums, "curve": _columns_from_rows(rows),
-        })
+        run.save_checkpoint(
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "step": step,
+                "wall_s": wall_before + time.perf_counter() - t0,
+                "loss_sum": loss_sum,
+                "loss_n": loss_n,
+                "metric_sums": metric_sums,
+                "curve": _columns_from_rows(rows),
+            }
+        )
         run.write_curve(pd.DataFrame(rows))
         run.set_status("running", f"step {step}/{cfg.steps} (checkpointed)")
 
@@ -241,12 +252,16 @@ def train(
             model.train()
             D = done * inputs_per_batch
             row = {
-                "step": done, "D": D, "D_supervised": done * supervised_per_batch,
+                "step": done,
+                "D": D,
+                "D_supervised": done * supervised_per_batch,
                 "C": 6.0 * n_params * D,
                 "C_attn": (flops_per_input_attn * D) if flops_per_input_attn else float("nan"),
-                "train_loss": train_loss, "val_loss": val_loss,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
                 "loss": val_loss if val_fn is not None else train_loss,
-                "lr": lr, "wall_s": wall_before + time.perf_counter() - t0,
+                "lr": lr,
+                "wall_s": wall_before + time.perf_counter() - t0,
                 "epochs": D / epoch_inputs if epoch_inputs else float("nan"),
                 **{k: v / max(1, loss_n) for k, v in metric_sums.items()},
             }
@@ -258,8 +273,10 @@ def train(
                 first_loss = train_loss
             elif done > cfg.warmup_steps and train_loss > cfg.divergence_factor * first_loss:
                 status = "diverged"
-                message = (f"training loss {train_loss:.4g} at step {done} exceeds {cfg.divergence_factor}x "
-                           f"its first logged value {first_loss:.4g} (lr={lr:g})")
+                message = (
+                    f"training loss {train_loss:.4g} at step {done} exceeds {cfg.divergence_factor}x "
+                    f"its first logged value {first_loss:.4g} (lr={lr:g})"
+                )
                 break
             if run is not None and time.monotonic() - last_ckpt >= cfg.checkpoint_every_s and done < cfg.steps:
                 checkpoint(done)
@@ -281,8 +298,9 @@ def train(
     curve = pd.DataFrame(rows)
     if run is not None:
         run.write_curve(curve)
-    return TrainResult(status=status, message=message, curve=curve, steps_done=step + 1, wall_s=wall,
-                       extra={"config": asdict(cfg)})
+    return TrainResult(
+        status=status, message=message, curve=curve, steps_done=step + 1, wall_s=wall, extra={"config": asdict(cfg)}
+    )
 
 
 def _columns_from_rows(rows: list[dict[str, Any]]) -> dict[str, list[float]]:

@@ -10,6 +10,7 @@ dealt minus damage taken (per 100 hp), +1 per kill, -1 per death. An episode is 
 by truncation after `episode_steps` steps. `info["bot_action"]` is what the bot that would
 otherwise play this slot chose (an expert label for imitation, e.g. DAgger).
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -18,23 +19,29 @@ import gymnasium as gym
 import numpy as np
 
 from ...action_space import ACTION_NVEC
-from . import bots as BT
-from . import game as G
-from . import maps as M
+from . import bots as arena_bots
+from . import game as rules
+from . import maps as arena_maps
 from .generate import DEFAULT_EPISODE_STEPS, get_renderer
 
 ENV_ID = "agentscaling/Arena-v0"
 
 
 class ArenaEnv(gym.Env):
-    metadata = {"render_modes": ["rgb_array"], "render_fps": G.HZ}
+    metadata = {"render_modes": ["rgb_array"], "render_fps": rules.HZ}
 
-    def __init__(self, map_id: int | str | None = None, size: int = 64, seed: int | None = None,
-                 persona_of_others: str | Sequence[str] | None = None,
-                 episode_steps: int = DEFAULT_EPISODE_STEPS, render_mode: str | None = None):
-        self.map_id = None if map_id is None else M.map_id_of(map_id)
-        if self.map_id is not None and not 0 <= self.map_id < M.N_MAPS:
-            raise ValueError(f"map_id must be in 0..{M.N_MAPS - 1} or a map name, got {map_id!r}")
+    def __init__(
+        self,
+        map_id: int | str | None = None,
+        size: int = 64,
+        seed: int | None = None,
+        persona_of_others: str | Sequence[str] | None = None,
+        episode_steps: int = DEFAULT_EPISODE_STEPS,
+        render_mode: str | None = None,
+    ):
+        self.map_id = None if map_id is None else arena_maps.map_id_of(map_id)
+        if self.map_id is not None and not 0 <= self.map_id < arena_maps.N_MAPS:
+            raise ValueError(f"map_id must be in 0..{arena_maps.N_MAPS - 1} or a map name, got {map_id!r}")
         self.size = int(size)
         self.episode_steps = int(episode_steps)
         self.others = self._personas(persona_of_others)
@@ -45,7 +52,7 @@ class ArenaEnv(gym.Env):
         self.action_space = gym.spaces.MultiDiscrete(np.array(ACTION_NVEC, np.int64))
         self._renderer = get_renderer(self.size)
         self._seed = seed
-        self._game: G.Game | None = None
+        self._game: rules.Game | None = None
         self._obs: np.ndarray | None = None
 
     @staticmethod
@@ -53,13 +60,13 @@ class ArenaEnv(gym.Env):
         """None -> random per match; a name -> all 7 others; a list of 7 names -> players 1..7."""
         if spec is None:
             return None
-        names = [spec] * (G.N_PLAYERS - 1) if isinstance(spec, str) else list(spec)
-        if len(names) != G.N_PLAYERS - 1:
-            raise ValueError(f"persona_of_others needs one name or {G.N_PLAYERS - 1}, got {len(names)}")
-        bad = [n for n in names if n not in BT.PERSONAS]
+        names = [spec] * (rules.N_PLAYERS - 1) if isinstance(spec, str) else list(spec)
+        if len(names) != rules.N_PLAYERS - 1:
+            raise ValueError(f"persona_of_others needs one name or {rules.N_PLAYERS - 1}, got {len(names)}")
+        bad = [n for n in names if n not in arena_bots.PERSONAS]
         if bad:
-            raise ValueError(f"unknown persona(s) {bad}; choose from {', '.join(BT.PERSONAS)}")
-        return np.array([0] + [BT.PERSONAS.index(n) for n in names])
+            raise ValueError(f"unknown persona(s) {bad}; choose from {', '.join(arena_bots.PERSONAS)}")
+        return np.array([0] + [arena_bots.PERSONAS.index(n) for n in names])
 
     def _observe(self) -> np.ndarray:
         return self._renderer.render(self._game, viewers=np.array([[0, 0]]))[0].copy()
@@ -68,26 +75,29 @@ class ArenaEnv(gym.Env):
         if seed is None and self._seed is not None and self._game is None:
             seed = self._seed
         super().reset(seed=seed)
-        rng = np.random.default_rng(int(self.np_random.integers(2 ** 63)))
+        rng = np.random.default_rng(int(self.np_random.integers(2**63)))
         pers = None
         if self.others is not None:
             pers = self.others.copy()
-            pers[0] = rng.integers(len(BT.PERSONAS))
-        setup = BT.sample_match(rng, map_id=self.map_id, personas=pers)
+            pers[0] = rng.integers(len(arena_bots.PERSONAS))
+        setup = arena_bots.sample_match(rng, map_id=self.map_id, personas=pers)
         self._setup = setup
-        self._game = G.Game(np.array([setup["map_id"]]), setup["classes"][None], self.episode_steps)
-        self._bots = BT.Bots(self._game, [setup["styles"]], [rng])
+        self._game = rules.Game(np.array([setup["map_id"]]), setup["classes"][None], self.episode_steps)
+        self._bots = arena_bots.Bots(self._game, [setup["styles"]], [rng])
         self._obs = self._observe()
         return self._obs, self._info(None)
 
     def _info(self, bot_action) -> dict:
         g = self._game
         info = {
-            "map": M.MAP_NAMES[int(g.map_id[0])],
-            "personas": [BT.PERSONAS[int(p)] for p in self._setup["personas"]],
-            "classes": [G.CLASSES[int(c)].name for c in self._setup["classes"]],
-            "t": g.t, "hp": float(g.hp[0, 0]), "alive": bool(g.alive[0, 0]),
-            "kills": int(g.kills[0, 0]), "deaths": int(g.deaths[0, 0]),
+            "map": arena_maps.MAP_NAMES[int(g.map_id[0])],
+            "personas": [arena_bots.PERSONAS[int(p)] for p in self._setup["personas"]],
+            "classes": [rules.CLASSES[int(c)].name for c in self._setup["classes"]],
+            "t": g.t,
+            "hp": float(g.hp[0, 0]),
+            "alive": bool(g.alive[0, 0]),
+            "kills": int(g.kills[0, 0]),
+            "deaths": int(g.deaths[0, 0]),
             "score": g.score[0].tolist(),
         }
         if bot_action is not None:

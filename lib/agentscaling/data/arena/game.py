@@ -10,6 +10,7 @@ from the players (the bots), so one seed twice gives identical matches.
 
 Arrays are [B, P] (matches x 8 players); players 0-3 are team 0, 4-7 team 1.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,16 +18,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...action_space import ACTION_NAMES, AXES, AXIS_CENTER, BUTTONS  # noqa: F401 (the controller)
-from . import maps as M
+from . import maps as arena_maps
 
 HZ = 10
 N_PLAYERS = 8
 TEAM_SIZE = 4
-TEAM = np.repeat(np.arange(2), TEAM_SIZE)                 # [P] team of each player slot
+TEAM = np.repeat(np.arange(2), TEAM_SIZE)  # [P] team of each player slot
 
 # ---- controller: the paper's layout, 12 buttons then 4 stick axes of 11 buckets -------------
-(B_ATTACK, B_HEAVY, B_AB1, B_AB2, B_ULT, B_DASH, B_JUMP, B_BLOCK, B_INTERACT, B_LOCK, B_PING,
- B_EMOTE) = range(12)
+(B_ATTACK, B_HEAVY, B_AB1, B_AB2, B_ULT, B_DASH, B_JUMP, B_BLOCK, B_INTERACT, B_LOCK, B_PING, B_EMOTE) = range(12)
 A_MOVE_X, A_MOVE_Y, A_AIM_X, A_AIM_Y = range(12, 16)
 
 
@@ -44,13 +44,13 @@ def axis_bucket(value: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class CharacterClass:
     name: str
-    speed: float          # units per step at full stick
+    speed: float  # units per step at full stick
     max_hp: float
-    proj_speed: float     # units per step
-    proj_range: float     # units
+    proj_speed: float  # units per step
+    proj_range: float  # units
     damage: float
-    fire_cd: int          # steps between shots
-    ability: str          # what ability1 does
+    fire_cd: int  # steps between shots
+    ability: str  # what ability1 does
     ability_cd: int
 
 
@@ -71,8 +71,8 @@ C_AB_CD = np.array([c.ability_cd for c in CLASSES], np.int16)
 STRIKER, RANGER, TANK, MEDIC = range(4)
 
 # ---- tuning constants (per step) -------------------------------------------------------------
-TURN_MAX = 0.30            # rad per step at full aim_x
-LOOK_AHEAD = 2.5           # units the camera leads at full aim_y
+TURN_MAX = 0.30  # rad per step at full aim_x
+LOOK_AHEAD = 2.5  # units the camera leads at full aim_y
 DASH_STEPS, DASH_CD, DASH_MULT = 3, 25, 2.6
 JUMP_STEPS, JUMP_CD = 5, 12
 HEAVY_CD, HEAVY_MULT = 20, 2.5
@@ -87,8 +87,8 @@ PICKUP_HEAL, PICKUP_RESPAWN, PICKUP_RADIUS = 50.0, 150, 1.0
 ZONE_RATE, ZONE_POINTS = 0.015, 0.02
 PING_STEPS, EMOTE_STEPS, HIT_FLASH = 15, 12, 2
 HIT_RADIUS = 0.45
-N_PROJ = 48                # projectile slots per match (a ring buffer: the oldest is reused)
-N_FX = 8                   # visual effect slots per match (explosions, heal pulses)
+N_PROJ = 48  # projectile slots per match (a ring buffer: the oldest is reused)
+N_FX = 8  # visual effect slots per match (explosions, heal pulses)
 P_NORMAL, P_HEAVY, P_BOMB = 0, 1, 2
 FX_EXPLOSION, FX_HEAL = 1, 2
 
@@ -102,19 +102,19 @@ class Game:
         self.map_id = np.asarray(map_ids, np.int64)
         self.cls = np.asarray(classes, np.int64).reshape(B, P)
         self.episode_steps = int(episode_steps)
-        S = M.stacked_maps()
-        self.tiles = S["tiles"][self.map_id]                      # [B,48,48]
+        S = arena_maps.stacked_maps()
+        self.tiles = S["tiles"][self.map_id]  # [B,48,48]
         self.block_wall = S["block_wall"][self.map_id]
         self.block_cover = S["block_cover"][self.map_id]
-        self.zones = S["zones"][self.map_id]                      # [B,3,2]
-        self.pickups = S["pickups"][self.map_id]                  # [B,6,2]
+        self.zones = S["zones"][self.map_id]  # [B,3,2]
+        self.pickups = S["pickups"][self.map_id]  # [B,6,2]
         self.spawn_pos = S["spawns"][self.map_id].reshape(B, P, 2)
-        self.b_idx = np.arange(B)[:, None]                        # broadcasting helpers
+        self.b_idx = np.arange(B)[:, None]  # broadcasting helpers
         self.t = 0
         self.max_hp = C_HP[self.cls]
         self.pos = self.spawn_pos.copy()
         # face the map centre
-        d = M.MAP_SIZE / 2 - self.pos
+        d = arena_maps.MAP_SIZE / 2 - self.pos
         self.facing = np.arctan2(d[..., 1], d[..., 0]).astype(np.float32)
         self.pitch = np.full((B, P), 0.3, np.float32)
         self.hp = self.max_hp.copy()
@@ -128,12 +128,12 @@ class Game:
         self.dash_dir = np.zeros((B, P, 2), np.float32)
         self.ult = np.zeros((B, P), np.float32)
         self.blocking = np.zeros((B, P), bool)
-        self.last_attacker = np.tile(np.arange(P), (B, 1))   # self = nobody to credit
+        self.last_attacker = np.tile(np.arange(P), (B, 1))  # self = nobody to credit
         self.kills = np.zeros((B, P), np.int32)
         self.deaths = np.zeros((B, P), np.int32)
         self.score = np.zeros((B, 2), np.float32)
-        self.zone_ctrl = np.zeros((B, M.N_ZONES), np.float32)
-        self.pickup_t = np.zeros((B, M.N_PICKUPS), np.int16)
+        self.zone_ctrl = np.zeros((B, arena_maps.N_ZONES), np.float32)
+        self.pickup_t = np.zeros((B, arena_maps.N_PICKUPS), np.int16)
         K = N_PROJ
         self.p_active = np.zeros((B, K), bool)
         self.p_pos = np.zeros((B, K, 2), np.float32)
@@ -148,21 +148,21 @@ class Game:
         self.fx_t = np.zeros((B, N_FX), np.int16)
         self.fx_kind = np.zeros((B, N_FX), np.int8)
         self.fx_ptr = np.zeros(B, np.int64)
-        self.dmg_out = np.zeros((B, P), np.float32)   # last step's events (bots and rewards read them)
+        self.dmg_out = np.zeros((B, P), np.float32)  # last step's events (bots and rewards read them)
         self.dmg_in = np.zeros((B, P), np.float32)
         self.died = np.zeros((B, P), bool)
         self.got_kill = np.zeros((B, P), bool)
 
     # ---- helpers ------------------------------------------------------------------------------
-    def _tile_at(self, b: np.ndarray, xy: np.ndarray) -> np.ndarray:
-        ix = np.clip(xy[..., 0].astype(np.int64), 0, M.MAP_SIZE - 1)
-        iy = np.clip(xy[..., 1].astype(np.int64), 0, M.MAP_SIZE - 1)
+    def tile_at(self, b: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        ix = np.clip(xy[..., 0].astype(np.int64), 0, arena_maps.MAP_SIZE - 1)
+        iy = np.clip(xy[..., 1].astype(np.int64), 0, arena_maps.MAP_SIZE - 1)
         return self.tiles[b, iy, ix]
 
     def _blocked(self, xy: np.ndarray, jumping: np.ndarray) -> np.ndarray:
-        n = M.MAP_SIZE * M.COLLISION_RES - 1
-        ix = np.clip((xy[..., 0] * M.COLLISION_RES).astype(np.int64), 0, n)
-        iy = np.clip((xy[..., 1] * M.COLLISION_RES).astype(np.int64), 0, n)
+        n = arena_maps.MAP_SIZE * arena_maps.COLLISION_RES - 1
+        ix = np.clip((xy[..., 0] * arena_maps.COLLISION_RES).astype(np.int64), 0, n)
+        iy = np.clip((xy[..., 1] * arena_maps.COLLISION_RES).astype(np.int64), 0, n)
         return self.block_wall[self.b_idx, iy, ix] | (self.block_cover[self.b_idx, iy, ix] & ~jumping)
 
     @property
@@ -172,8 +172,9 @@ class Game:
     def forward(self) -> np.ndarray:
         return np.stack([np.cos(self.facing), np.sin(self.facing)], -1)
 
-    def _spawn_proj(self, mask: np.ndarray, pos: np.ndarray, vel: np.ndarray, ttl: np.ndarray,
-                    dmg: np.ndarray, kind: int) -> None:
+    def _spawn_proj(
+        self, mask: np.ndarray, pos: np.ndarray, vel: np.ndarray, ttl: np.ndarray, dmg: np.ndarray, kind: int
+    ) -> None:
         """Spawn one projectile for every True in mask [B,P]; pos/vel [B,P,2], ttl/dmg [B,P]."""
         b, p = np.nonzero(mask)
         if len(b) == 0:
@@ -250,8 +251,7 @@ class Game:
         jumping = self.jump_t > 0
         speed = C_SPEED[cls] * np.where(self.blocking, 0.5, 1.0)
         dashing = self.dash_t > 0
-        vel = np.where(dashing[..., None], self.dash_dir * (C_SPEED[cls] * DASH_MULT)[..., None],
-                       mv * speed[..., None])
+        vel = np.where(dashing[..., None], self.dash_dir * (C_SPEED[cls] * DASH_MULT)[..., None], mv * speed[..., None])
         vel = vel * alive[..., None]
         x, y = self.pos[..., 0], self.pos[..., 1]
         nx = x + vel[..., 0]
@@ -269,16 +269,28 @@ class Game:
         self._spawn_proj(fire, muzzle, f * pspeed[..., None], ttl, C_DMG[cls], P_NORMAL)
         self.cd_fire = np.where(fire, C_FIRE_CD[cls], self.cd_fire).astype(np.int16)
         heavy = btn[..., B_HEAVY] & can & (self.cd_heavy == 0)
-        self._spawn_proj(heavy, muzzle, f * (0.8 * pspeed)[..., None], (ttl * 1.25).astype(np.int16),
-                         C_DMG[cls] * HEAVY_MULT, P_HEAVY)
+        self._spawn_proj(
+            heavy,
+            muzzle,
+            f * (0.8 * pspeed)[..., None],
+            (ttl * 1.25).astype(np.int16),
+            C_DMG[cls] * HEAVY_MULT,
+            P_HEAVY,
+        )
         self.cd_heavy = np.where(heavy, HEAVY_CD, self.cd_heavy).astype(np.int16)
         ab1 = btn[..., B_AB1] & can & (self.cd_ab1 == 0)
         self._ability1(ab1, f, muzzle, pspeed, ttl)
         self.cd_ab1 = np.where(ab1, C_AB_CD[cls], self.cd_ab1).astype(np.int16)
         bomb = btn[..., B_AB2] & can & (self.cd_ab2 == 0)
         dist = 3.0 + 7.0 * self.pitch
-        self._spawn_proj(bomb, muzzle, f * BOMB_SPEED, np.ceil(dist / BOMB_SPEED).astype(np.int16),
-                         np.full((B, P), BOMB_DMG, np.float32), P_BOMB)
+        self._spawn_proj(
+            bomb,
+            muzzle,
+            f * BOMB_SPEED,
+            np.ceil(dist / BOMB_SPEED).astype(np.int16),
+            np.full((B, P), BOMB_DMG, np.float32),
+            P_BOMB,
+        )
         self.cd_ab2 = np.where(bomb, BOMB_CD, self.cd_ab2).astype(np.int16)
         ult = btn[..., B_ULT] & can & (self.ult >= 1)
         if ult.any():
@@ -297,7 +309,7 @@ class Game:
         self.t += 1
 
     def _lock_on(self, want: np.ndarray) -> None:
-        d = self.pos[:, None, :, :] - self.pos[:, :, None, :]           # [B,i,j,2] from i to j
+        d = self.pos[:, None, :, :] - self.pos[:, :, None, :]  # [B,i,j,2] from i to j
         dist = np.sqrt((d * d).sum(-1))
         enemy = (TEAM[None, :, None] != TEAM[None, None, :]) & self.alive[:, None, :]
         dist = np.where(enemy & (dist < 12.0), dist, np.inf)
@@ -317,7 +329,7 @@ class Game:
         heal = ab1 & (cls == MEDIC)
         if heal.any():
             d = self.pos[:, None, :, :] - self.pos[:, :, None, :]
-            near = ((d * d).sum(-1) < HEAL_RADIUS ** 2) & (TEAM[:, None] == TEAM[None, :])[None]
+            near = ((d * d).sum(-1) < HEAL_RADIUS**2) & (TEAM[:, None] == TEAM[None, :])[None]
             healed = (near & heal[:, :, None]).any(1) & self.alive
             self.hp = np.where(healed, np.minimum(self.hp + HEAL_AMOUNT, self.max_hp), self.hp)
             b, p = np.nonzero(heal)
@@ -334,16 +346,21 @@ class Game:
         bidx = self.b_idx
         # walls and cover stop flat shots (sampled at the midpoint too, so nothing tunnels)
         mid = (old + new) * 0.5
-        t_new = self._tile_at(bidx, new)
-        t_mid = self._tile_at(bidx, mid)
-        solid = ((t_new == M.WALL) | (t_new == M.COVER) | (t_mid == M.WALL) | (t_mid == M.COVER))
+        t_new = self.tile_at(bidx, new)
+        t_mid = self.tile_at(bidx, mid)
+        solid = (
+            (t_new == arena_maps.WALL)
+            | (t_new == arena_maps.COVER)
+            | (t_mid == arena_maps.WALL)
+            | (t_mid == arena_maps.COVER)
+        )
         act = act & ~(solid & ~lob)
         # hits on enemy players (nearest one per projectile)
-        d = new[:, :, None, :] - self.pos[:, None, :, :]                # [B,K,P,2]
+        d = new[:, :, None, :] - self.pos[:, None, :, :]  # [B,K,P,2]
         d2 = (d * d).sum(-1)
         enemy = (self.p_team[:, :, None] != TEAM[None, None, :]) & self.alive[:, None, :]
         rad = np.where(self.p_kind == P_HEAVY, HIT_RADIUS + 0.25, HIT_RADIUS)
-        hit = enemy & (d2 < (rad ** 2)[..., None]) & (act & ~lob)[..., None]
+        hit = enemy & (d2 < (rad**2)[..., None]) & (act & ~lob)[..., None]
         any_hit = hit.any(-1)
         if any_hit.any():
             victim = np.where(hit, d2, np.inf).argmin(-1)
@@ -353,7 +370,7 @@ class Game:
         # bombs explode when they land
         boom = act & lob & (self.p_ttl <= 0)
         if boom.any():
-            inr = enemy & (d2 < BOMB_RADIUS ** 2) & boom[..., None]
+            inr = enemy & (d2 < BOMB_RADIUS**2) & boom[..., None]
             b, k, v = np.nonzero(inr)
             self._hit(b, v, self.p_owner[b, k], self.p_dmg[b, k])
             bb, kk = np.nonzero(boom)
@@ -361,7 +378,9 @@ class Game:
         self.p_active = act & (self.p_ttl > 0)
 
     def _hit(self, b, victim, owner, dmg) -> None:
-        mult = np.where(self.shield_t[b, victim] > 0, SHIELD_MULT, 1.0) * np.where(self.blocking[b, victim], BLOCK_MULT, 1.0)
+        mult = np.where(self.shield_t[b, victim] > 0, SHIELD_MULT, 1.0) * np.where(
+            self.blocking[b, victim], BLOCK_MULT, 1.0
+        )
         dmg = (dmg * mult).astype(np.float32)
         P = N_PLAYERS
         self.dmg_in += np.bincount(b * P + victim, dmg, minlength=self.B * P).reshape(self.B, P).astype(np.float32)
@@ -370,18 +389,18 @@ class Game:
 
     def _world(self, interact: np.ndarray) -> None:
         on_ground = self.alive & (self.jump_t == 0)
-        hazard = self._tile_at(self.b_idx, self.pos) == M.HAZARD
+        hazard = self.tile_at(self.b_idx, self.pos) == arena_maps.HAZARD
         self.dmg_in += np.where(hazard & on_ground, HAZARD_DPS, 0).astype(np.float32)
         # health pickups
-        d = self.pos[:, :, None, :] - self.pickups[:, None, :, :]       # [B,P,6,2]
-        near = ((d * d).sum(-1) < PICKUP_RADIUS ** 2) & (self.pickup_t == 0)[:, None, :]
+        d = self.pos[:, :, None, :] - self.pickups[:, None, :, :]  # [B,P,6,2]
+        near = ((d * d).sum(-1) < PICKUP_RADIUS**2) & (self.pickup_t == 0)[:, None, :]
         near &= (self.alive & (self.hp < self.max_hp))[..., None]
         if near.any():
             self.hp = np.where(near.any(-1), np.minimum(self.hp + PICKUP_HEAL, self.max_hp), self.hp)
             self.pickup_t = np.where(near.any(1), PICKUP_RESPAWN, self.pickup_t).astype(np.int16)
         # capture zones: the team with more weight inside pushes control toward itself
-        dz = self.pos[:, :, None, :] - self.zones[:, None, :, :]        # [B,P,3,2]
-        inside = ((dz * dz).sum(-1) < M.ZONE_RADIUS ** 2) & self.alive[..., None]
+        dz = self.pos[:, :, None, :] - self.zones[:, None, :, :]  # [B,P,3,2]
+        inside = ((dz * dz).sum(-1) < arena_maps.ZONE_RADIUS**2) & self.alive[..., None]
         w = inside * (1.0 + interact[..., None])
         push = w[:, :TEAM_SIZE].sum(1) - w[:, TEAM_SIZE:].sum(1)
         self.zone_ctrl = np.clip(self.zone_ctrl + ZONE_RATE * push, -1, 1).astype(np.float32)
@@ -398,7 +417,7 @@ class Game:
         if self.died.any():
             b, p = np.nonzero(self.died)
             killer = self.last_attacker[b, p]
-            same = TEAM[killer] == TEAM[p]          # hazard deaths: credit nobody
+            same = TEAM[killer] == TEAM[p]  # hazard deaths: credit nobody
             np.add.at(self.kills, (b[~same], killer[~same]), 1)
             self.got_kill[b[~same], killer[~same]] = True
             np.add.at(self.score, (b, 1 - TEAM[p]), 1.0)
@@ -412,8 +431,20 @@ class Game:
 
     def _tick(self) -> None:
         dec = lambda a: np.maximum(a - 1, 0).astype(np.int16)  # noqa: E731
-        for name in ("cd_fire", "cd_heavy", "cd_ab1", "cd_ab2", "cd_dash", "cd_jump", "dash_t",
-                     "jump_t", "shield_t", "ping_t", "emote_t", "hit_t"):
+        for name in (
+            "cd_fire",
+            "cd_heavy",
+            "cd_ab1",
+            "cd_ab2",
+            "cd_dash",
+            "cd_jump",
+            "dash_t",
+            "jump_t",
+            "shield_t",
+            "ping_t",
+            "emote_t",
+            "hit_t",
+        ):
             setattr(self, name, dec(getattr(self, name)))
         self.pickup_t = dec(self.pickup_t)
         self.fx_t = dec(self.fx_t)

@@ -6,6 +6,7 @@ by any number of worker processes and one seed twice gives identical bytes. Gene
 a shard whose record and files check out is skipped, anything else is redone; the manifest is
 written last. Asking for more frames later extends the same dataset.
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,15 +21,15 @@ import numpy as np
 
 from ...errors import UserError
 from ...io import atomic_write_json, read_json
-from .. import dataset as D
-from . import bots as BT
-from . import game as G
-from . import maps as M
+from .. import dataset as trajectories
+from . import bots as arena_bots
+from . import game as rules
+from . import maps as arena_maps
 from .render import Renderer
 
 GENERATOR_VERSION = 1
-DEFAULT_EPISODE_STEPS = 1200           # 2 minutes of game time at 10 Hz
-DEFAULT_MATCHES_PER_SHARD = 16         # 128 players stepped together (fewer above 64x64 pixels)
+DEFAULT_EPISODE_STEPS = 1200  # 2 minutes of game time at 10 Hz
+DEFAULT_MATCHES_PER_SHARD = 16  # 128 players stepped together (fewer above 64x64 pixels)
 CONFIG_FILE = "generation.json"
 
 
@@ -46,26 +47,31 @@ def match_rng(seed: int, match: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(match)]))
 
 
-def setup_matches(seed: int, matches: list[int], episode_steps: int,
-                  map_id: int | None = None) -> tuple[G.Game, BT.Bots, list[dict]]:
+def setup_matches(
+    seed: int, matches: list[int], episode_steps: int, map_id: int | None = None
+) -> tuple[rules.Game, arena_bots.Bots, list[dict]]:
     """A Game and its Bots for the given match indices (each seeded from (seed, match))."""
     rngs = [match_rng(seed, m) for m in matches]
-    setups = [BT.sample_match(r, map_id=map_id) for r in rngs]
-    game = G.Game(np.array([s["map_id"] for s in setups]), np.stack([s["classes"] for s in setups]),
-                  episode_steps)
-    bots = BT.Bots(game, [s["styles"] for s in setups], rngs)
+    setups = [arena_bots.sample_match(r, map_id=map_id) for r in rngs]
+    game = rules.Game(np.array([s["map_id"] for s in setups]), np.stack([s["classes"] for s in setups]), episode_steps)
+    bots = arena_bots.Bots(game, [s["styles"] for s in setups], rngs)
     return game, bots, setups
 
 
-def simulate(seed: int, matches: list[int], size: int | None, episode_steps: int,
-             sink: Callable[[int, np.ndarray | None, np.ndarray], None],
-             tick: Callable[[int], None] | None = None) -> tuple[G.Game, list[dict]]:
+def simulate(
+    seed: int,
+    matches: list[int],
+    size: int | None,
+    episode_steps: int,
+    sink: Callable[[int, np.ndarray | None, np.ndarray], None],
+    tick: Callable[[int], None] | None = None,
+) -> tuple[rules.Game, list[dict]]:
     """Play the matches to the end. Each step, `sink(t, frames [N,S,S,3], actions [N,16])` gets what
     all N = 8*len(matches) players saw and did; frame t is the view before action t. With
     size=None nothing is rendered (frames is None): actions only, several times faster."""
     game, bots, setups = setup_matches(seed, matches, episode_steps)
     renderer = get_renderer(size) if size else None
-    N = game.B * G.N_PLAYERS
+    N = game.B * rules.N_PLAYERS
     frames = None
     for t in range(episode_steps):
         if renderer is not None:
@@ -78,32 +84,52 @@ def simulate(seed: int, matches: list[int], size: int | None, episode_steps: int
     return game, setups
 
 
-def _episode_rows(seed: int, matches: list[int], game: G.Game, setups: list[dict], T: int) -> list[dict]:
+def _episode_rows(seed: int, matches: list[int], game: rules.Game, setups: list[dict], T: int) -> list[dict]:
     rows = []
     for k, (m, st) in enumerate(zip(matches, setups)):
         sty = st["styles"]
-        for p in range(G.N_PLAYERS):
-            team = int(G.TEAM[p])
-            rows.append(D.episode_record(
-                m * G.N_PLAYERS + p, (k * G.N_PLAYERS + p) * T, T, match=m, player=p,
-                map=M.MAP_NAMES[st["map_id"]], persona=BT.PERSONAS[int(st["personas"][p])], seed=seed,
-                map_id=int(st["map_id"]), cls=G.CLASSES[int(st["classes"][p])].name, team=team,
-                kills=int(game.kills[k, p]), deaths=int(game.deaths[k, p]),
-                team_score=round(float(game.score[k, team]), 3), enemy_score=round(float(game.score[k, 1 - team]), 3),
-                delay=int(sty["delay"][p]), aim_noise=round(float(sty["aim_noise"][p]), 4),
-                lane=int(sty["lane"][p]),
-            ))
+        for p in range(rules.N_PLAYERS):
+            team = int(rules.TEAM[p])
+            rows.append(
+                trajectories.episode_record(
+                    m * rules.N_PLAYERS + p,
+                    (k * rules.N_PLAYERS + p) * T,
+                    T,
+                    match=m,
+                    player=p,
+                    map=arena_maps.MAP_NAMES[st["map_id"]],
+                    persona=arena_bots.PERSONAS[int(st["personas"][p])],
+                    seed=seed,
+                    map_id=int(st["map_id"]),
+                    cls=rules.CLASSES[int(st["classes"][p])].name,
+                    team=team,
+                    kills=int(game.kills[k, p]),
+                    deaths=int(game.deaths[k, p]),
+                    team_score=round(float(game.score[k, team]), 3),
+                    enemy_score=round(float(game.score[k, 1 - team]), 3),
+                    delay=int(sty["delay"][p]),
+                    aim_noise=round(float(sty["aim_noise"][p]), 4),
+                    lane=int(sty["lane"][p]),
+                )
+            )
     return rows
 
 
-def simulate_shard(out: str | Path, index: int, matches: list[int], seed: int, size: int,
-                   episode_steps: int, tick: Callable[[int], None] | None = None) -> D.ShardWriter:
+def simulate_shard(
+    out: str | Path,
+    index: int,
+    matches: list[int],
+    seed: int,
+    size: int,
+    episode_steps: int,
+    tick: Callable[[int], None] | None = None,
+) -> trajectories.ShardWriter:
     """Simulate `matches` straight into the (uncommitted) shard `index` of the dataset at `out`."""
     T = episode_steps
-    N = len(matches) * G.N_PLAYERS
-    sw = D.ShardWriter(out, index, N * T, (size, size, 3))
+    N = len(matches) * rules.N_PLAYERS
+    sw = trajectories.ShardWriter(out, index, N * T, (size, size, 3))
     try:
-        rows0 = np.arange(N) * T               # episode-major: player n's frame t is row n*T + t
+        rows0 = np.arange(N) * T  # episode-major: player n's frame t is row n*T + t
 
         def sink(t, frames, actions):
             sw.frames[rows0 + t] = frames
@@ -117,8 +143,9 @@ def simulate_shard(out: str | Path, index: int, matches: list[int], seed: int, s
     return sw
 
 
-def generate_shards(jobs: list[tuple], tick: Callable[[int], None] | None = None,
-                    stop: Callable[[], bool] | None = None) -> None:
+def generate_shards(
+    jobs: list[tuple], tick: Callable[[int], None] | None = None, stop: Callable[[], bool] | None = None
+) -> None:
     """Simulate the shards one after another; each finished shard is checksummed, synced and
     committed in a background thread while the next one is simulated. `stop()` true: no new shard."""
     from concurrent.futures import ThreadPoolExecutor
@@ -165,13 +192,20 @@ def _worker(jobs: list[tuple]) -> int:
 
 def plan(n_frames: int, episode_steps: int, matches_per_shard: int) -> list[list[int]]:
     """Match indices of every shard for a dataset of at least n_frames frames."""
-    n_matches = max(1, math.ceil(n_frames / (G.N_PLAYERS * episode_steps)))
+    n_matches = max(1, math.ceil(n_frames / (rules.N_PLAYERS * episode_steps)))
     return [list(range(s, min(s + matches_per_shard, n_matches))) for s in range(0, n_matches, matches_per_shard)]
 
 
-def generate_arena_dataset(out: str | Path, n_frames: int, size: int = 64, seed: int = 0,
-                           workers: int = 1, progress: bool = False, episode_steps: int | None = None,
-                           matches_per_shard: int | None = None) -> D.TrajectoryDataset:
+def generate_arena_dataset(
+    out: str | Path,
+    n_frames: int,
+    size: int = 64,
+    seed: int = 0,
+    workers: int = 1,
+    progress: bool = False,
+    episode_steps: int | None = None,
+    matches_per_shard: int | None = None,
+) -> trajectories.TrajectoryDataset:
     """Generate (or resume, or extend) an arena dataset of at least `n_frames` recorded frames at
     `out`: ceil(n_frames / (8 * episode_steps)) matches, all 8 players recorded."""
     out = Path(out)
@@ -191,15 +225,22 @@ def generate_arena_dataset(out: str | Path, n_frames: int, size: int = 64, seed:
         raise UserError(f"--workers must be at least 1, got {workers}")
     if seed < 0:
         raise UserError(f"--seed must be non-negative, got {seed}")
-    config = {"generator": "arena", "version": GENERATOR_VERSION, "seed": int(seed), "size": int(size),
-              "episode_steps": T, "matches_per_shard": MPS}
+    config = {
+        "generator": "arena",
+        "version": GENERATOR_VERSION,
+        "seed": int(seed),
+        "size": int(size),
+        "episode_steps": T,
+        "matches_per_shard": MPS,
+    }
     if out.exists() and not out.is_dir():
         raise UserError(f"{out} exists and is not a directory")
     if old:
         if old != config:
             diff = {k: (old.get(k), v) for k, v in config.items() if old.get(k) != v}
-            raise UserError(f"{out} holds arena data made with other settings {diff} (was, now); "
-                            f"use another --out or delete it")
+            raise UserError(
+                f"{out} holds arena data made with other settings {diff} (was, now); use another --out or delete it"
+            )
     elif out.exists() and any(out.iterdir()):
         raise UserError(f"{out} is not empty and holds no arena generation; use an empty or new directory")
     else:
@@ -208,20 +249,25 @@ def generate_arena_dataset(out: str | Path, n_frames: int, size: int = 64, seed:
     shards = plan(n_frames, T, MPS)
     todo = []
     for i, matches in enumerate(shards):
-        rec = D.read_shard_record(out, i)
-        done = (rec is not None and [e["match"] for e in rec["episodes"][::G.N_PLAYERS]] == matches
-                and D.shard_is_complete(out, i))
+        rec = trajectories.read_shard_record(out, i)
+        done = (
+            rec is not None
+            and [e["match"] for e in rec["episodes"][:: rules.N_PLAYERS]] == matches
+            and trajectories.shard_is_complete(out, i)
+        )
         if not done:
             todo.append((str(out), i, matches, int(seed), int(size), T))
-    total = sum(len(j[2]) for j in todo) * G.N_PLAYERS * T
-    need = total * (size * size * 3 + 16 + 256)            # frames, actions, npy headers and slack
+    total = sum(len(j[2]) for j in todo) * rules.N_PLAYERS * T
+    need = total * (size * size * 3 + 16 + 256)  # frames, actions, npy headers and slack
     free = shutil.disk_usage(out).free
     if need > free:
-        raise UserError(f"{out}: {total:,} more frames need about {need / 2**30:.1f} GiB, "
-                        f"only {free / 2**30:.1f} GiB free")
+        raise UserError(
+            f"{out}: {total:,} more frames need about {need / 2**30:.1f} GiB, only {free / 2**30:.1f} GiB free"
+        )
     bar = None
     if progress:
         from tqdm.auto import tqdm
+
         bar = tqdm(total=total, unit="frame", unit_scale=True, desc=f"arena -> {out.name}", smoothing=0.1)
     try:
         if workers == 1 or len(todo) <= 1:
@@ -232,7 +278,7 @@ def generate_arena_dataset(out: str | Path, n_frames: int, size: int = 64, seed:
         if bar is not None:
             bar.close()
     source = dict(config, n_matches=sum(len(s) for s in shards), frames_requested=int(n_frames))
-    return D.finalize_dataset(out, len(shards), source=source)
+    return trajectories.finalize_dataset(out, len(shards), source=source)
 
 
 def _run_pool(todo: list[tuple], workers: int, bar) -> None:
@@ -241,11 +287,11 @@ def _run_pool(todo: list[tuple], workers: int, bar) -> None:
     ctx = mp.get_context("spawn")
     counter, stop = ctx.Value("q", 0), ctx.Event()
     n = min(workers, len(todo))
-    groups = [todo[w::n] for w in range(n)]     # each worker streams its shards (overlapping commits)
+    groups = [todo[w::n] for w in range(n)]  # each worker streams its shards (overlapping commits)
     # Pool.__exit__ terminates the workers with SIGTERM and joins them without a timeout. A worker's
     # SIGTERM handler (its temp-file cleanup) only runs if the signal reaches its main thread, and
     # pyarrow's jemalloc background thread can take it instead: the worker then stays blocked on the
-    # task queue and the join never returns (the test suite hung so, 2026-11-29). So the pool is always
+    # task queue and the join never returns. So the pool is always
     # closed and joined before it is left, the workers exiting on their own and terminate finding
     # nothing to signal: when one worker fails (or this process is interrupted), `stop` tells the
     # others to start no new shard, they finish the one in progress, and then the error is raised.
@@ -259,7 +305,7 @@ def _run_pool(todo: list[tuple], workers: int, bar) -> None:
                     now = counter.value
                     bar.update(now - seen)
                     seen = now
-            res.get()                      # re-raise a worker's exception here
+            res.get()  # re-raise a worker's exception here
             if bar is not None:
                 bar.update(counter.value - seen)
         except BaseException:
@@ -275,5 +321,5 @@ def throughput(n_steps: int = 100, matches: int = DEFAULT_MATCHES_PER_SHARD, siz
     t0 = time.perf_counter()
     simulate(seed, list(range(matches)), size, n_steps, lambda t, f, a: None)
     dt = time.perf_counter() - t0
-    n = n_steps * matches * G.N_PLAYERS
+    n = n_steps * matches * rules.N_PLAYERS
     return {"frames": n, "seconds": dt, "frames_per_s": n / dt}

@@ -5,6 +5,7 @@ table for the bots.
 Every map is point-symmetric ((x, y) -> (W-1-x, H-1-y)) so neither team is favoured, is built from
 a fixed seed of its own (the dataset seed never changes a map), and is checked for connectivity.
 """
+
 from __future__ import annotations
 
 import functools
@@ -12,33 +13,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAP_SIZE = 48                     # tiles per side; one tile is one world unit
+MAP_SIZE = 48  # tiles per side; one tile is one world unit
 FLOOR, WALL, COVER, HAZARD = 0, 1, 2, 3
-NAV_CELL = 2                      # navigation cells are 2x2 tiles -> a 24x24 graph
+NAV_CELL = 2  # navigation cells are 2x2 tiles -> a 24x24 graph
 MAP_NAMES = ("garden", "canyon", "fortress", "islands", "maze", "pit", "docks")
 N_MAPS = len(MAP_NAMES)
 ZONE_RADIUS = 3.0
 N_ZONES = 3
 N_PICKUPS = 6
 PLAYER_RADIUS = 0.4
-COLLISION_RES = 4                 # collision grid cells per unit
+COLLISION_RES = 4  # collision grid cells per unit
 
 
 @dataclass(frozen=True)
 class ArenaMap:
     id: int
     name: str
-    tiles: np.ndarray          # uint8 [48,48] FLOOR/WALL/COVER/HAZARD, indexed [y, x]
-    deco: np.ndarray           # uint8 [48,48] floor decoration 0/1 (texture only)
-    spawns: np.ndarray         # float32 [2, 4, 2] spawn point per team and slot (x, y)
-    zones: np.ndarray          # float32 [3, 2] capture zone centres (centre, near team 0, near team 1)
-    pickups: np.ndarray        # float32 [6, 2] health pickup positions
-    block_wall: np.ndarray     # bool [192,192] player centre may not enter (walls dilated by radius)
-    block_cover: np.ndarray    # bool [192,192] same for cover (passable while jumping)
-    nav_ok: np.ndarray         # bool [24*24] walkable navigation cells
-    nav_next: np.ndarray       # int16 [576, 576] nav_next[goal, cell] = next cell from cell toward goal
-    nav_centers: np.ndarray    # float32 [576, 2] world centre of each nav cell
-    routes: np.ndarray         # float32 [3, 6, 2] three lanes (top/middle/bottom) of waypoints, team 0 -> 1
+    tiles: np.ndarray  # uint8 [48,48] FLOOR/WALL/COVER/HAZARD, indexed [y, x]
+    deco: np.ndarray  # uint8 [48,48] floor decoration 0/1 (texture only)
+    spawns: np.ndarray  # float32 [2, 4, 2] spawn point per team and slot (x, y)
+    zones: np.ndarray  # float32 [3, 2] capture zone centres (centre, near team 0, near team 1)
+    pickups: np.ndarray  # float32 [6, 2] health pickup positions
+    block_wall: np.ndarray  # bool [192,192] player centre may not enter (walls dilated by radius)
+    block_cover: np.ndarray  # bool [192,192] same for cover (passable while jumping)
+    nav_ok: np.ndarray  # bool [24*24] walkable navigation cells
+    nav_next: np.ndarray  # int16 [576, 576] nav_next[goal, cell] = next cell from cell toward goal
+    nav_centers: np.ndarray  # float32 [576, 2] world centre of each nav cell
+    routes: np.ndarray  # float32 [3, 6, 2] three lanes (top/middle/bottom) of waypoints, team 0 -> 1
 
 
 def _mirror(t: np.ndarray) -> np.ndarray:
@@ -50,7 +51,7 @@ def _mirror(t: np.ndarray) -> np.ndarray:
 
 
 def _rect(t, x0, y0, w, h, v):
-    t[max(y0, 0):max(y0 + h, 0), max(x0, 0):max(x0 + w, 0)] = v
+    t[max(y0, 0) : max(y0 + h, 0), max(x0, 0) : max(x0 + w, 0)] = v
 
 
 def _disc(t, cx, cy, r, v, only=None):
@@ -62,6 +63,7 @@ def _disc(t, cx, cy, r, v, only=None):
 
 
 # -- one layout generator per map. Each fills the left half (x < 24); the rest is mirrored. --------
+
 
 def _garden(t, rng):
     for _ in range(26):
@@ -90,8 +92,8 @@ def _fortress(t, rng):
     _rect(t, 16, 16, 8, 1, WALL)
     _rect(t, 16, 31, 8, 1, WALL)
     _rect(t, 16, 16, 1, 16, WALL)
-    _rect(t, 16, 22, 1, 4, FLOOR)          # west gate
-    _rect(t, 20, 16, 3, 1, FLOOR)          # north gate
+    _rect(t, 16, 22, 1, 4, FLOOR)  # west gate
+    _rect(t, 20, 16, 3, 1, FLOOR)  # north gate
     _rect(t, 20, 31, 3, 1, FLOOR)
     for y in (6, 40):
         _rect(t, 8, y, 3, 3, WALL)
@@ -135,7 +137,7 @@ def _maze(t, rng):
 def _pit(t, rng):
     _disc(t, 24, 24, 9.5, HAZARD)
     _disc(t, 24, 24, 4.0, FLOOR)
-    _rect(t, 15, 23, 9, 2, FLOOR)          # causeway to the central platform
+    _rect(t, 15, 23, 9, 2, FLOOR)  # causeway to the central platform
     _rect(t, 23, 15, 2, 9, FLOOR)
     for k in range(8):
         a = k * np.pi / 4 + 0.3
@@ -154,7 +156,7 @@ def _docks(t, rng):
         x, y = rng.integers(5, 22), rng.integers(5, 42)
         w, h = int(rng.integers(1, 4)), int(rng.integers(1, 4))
         _rect(t, x, y, w, h, WALL if rng.random() < 0.5 else COVER)
-    for k in range(5):                     # a diagonal row of crates
+    for k in range(5):  # a diagonal row of crates
         _rect(t, 9 + 2 * k, 12 + 2 * k, 2, 1, WALL)
 
 
@@ -214,7 +216,7 @@ def _navigation(tiles: np.ndarray):
     g = MAP_SIZE // NAV_CELL
     blocks = tiles.reshape(g, NAV_CELL, g, NAV_CELL).transpose(0, 2, 1, 3).reshape(g, g, -1)
     free = (blocks != WALL).sum(-1)
-    ok = free >= 3                                  # mostly open cells only
+    ok = free >= 3  # mostly open cells only
     hazard = (blocks == HAZARD).any(-1)
     cover = (blocks == COVER).any(-1)
     cost = np.where(hazard, 5.0, np.where(cover, 1.5, 1.0))
@@ -228,8 +230,8 @@ def _navigation(tiles: np.ndarray):
                 if not (0 <= yy < g and 0 <= xx < g) or not ok[yy, xx]:
                     continue
                 if dy and dx and not (ok[y, xx] and ok[yy, x]):
-                    continue                        # no corner cutting
-                d = (2 ** 0.5 if dy and dx else 1.0) * 0.5 * (cost[y, x] + cost[yy, xx])
+                    continue  # no corner cutting
+                d = (2**0.5 if dy and dx else 1.0) * 0.5 * (cost[y, x] + cost[yy, xx])
                 a, b = y * g + x, yy * g + xx
                 rows += [a, b]
                 cols += [b, a]
@@ -286,9 +288,18 @@ def get_map(map_id: int) -> ArenaMap:
     deco = _mirror(deco)
     ok, nxt, centres = _navigation(t)
     return ArenaMap(
-        id=map_id, name=MAP_NAMES[map_id], tiles=t, deco=deco, spawns=spawns, zones=zones,
-        pickups=pickups, block_wall=_dilate(t == WALL, PLAYER_RADIUS),
-        block_cover=_dilate(t == COVER, PLAYER_RADIUS), nav_ok=ok, nav_next=nxt, nav_centers=centres,
+        id=map_id,
+        name=MAP_NAMES[map_id],
+        tiles=t,
+        deco=deco,
+        spawns=spawns,
+        zones=zones,
+        pickups=pickups,
+        block_wall=_dilate(t == WALL, PLAYER_RADIUS),
+        block_cover=_dilate(t == COVER, PLAYER_RADIUS),
+        nav_ok=ok,
+        nav_next=nxt,
+        nav_centers=centres,
         routes=_snap_to_nav(_routes(), ok, centres),
     )
 
