@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/tokenizer_encode.py            # 8192 frames × 5 repeats per level
     .venv/bin/python benchmarks/tokenizer_encode.py --quick    # 1024 frames × 3 repeats, < 1 min
     .venv/bin/python benchmarks/tokenizer_encode.py --json     # one JSON object per line
-    .venv/bin/python benchmarks/tokenizer_encode.py --tokenizer runs/cpu/tokenizers/tok64-… --data DIR
+    .venv/bin/python benchmarks/tokenizer_encode.py --tokenizer data/tokenizers/tok64-… --data DIR
 
 Times `FrameTokenizer.encode` (uint8 frames → uint16 codes: the path `encode_dataset` runs) for the
 16/64/256 tokens-per-frame models of a preset's architecture. Speed does not depend on the weights,

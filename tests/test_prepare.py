@@ -87,3 +87,22 @@ def test_a_study_on_a_dataset_of_your_own(tmp_path):
     )
     with pytest.raises(UserError, match="predicts the arena's controller"):
         on_dataset(base, other.root)
+
+
+def test_a_preset_of_your_own_flows_through_the_analysis(tmp_path):
+    """The README's "your own ladder": a Preset object replaces a name everywhere downstream."""
+    from agentscaling.analysis import runs
+
+    mine = replace(
+        presets.SMOKE,
+        name="mine",
+        ladders=replace(
+            presets.SMOKE.ladders,
+            wm64=presets.Ladder(sizes=(5e3, 1e4), inputs=2e4, val_sequences=8, batch=8, context=2),
+        ),
+    )
+    study = get_study("wm-token-64", mine)
+    assert study.preset == "mine" and len(study.sizes) == 2
+    table = runs.run_studies(["wm-token-64"], mine, store=tmp_path / "store", progress=False)
+    assert list(table["status"]) == ["done", "done"]
+    assert runs.resolve_store(None, mine).endswith("mine")

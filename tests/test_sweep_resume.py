@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agentscaling.cli import main
 from agentscaling.store import RunStore, load_runs
 from agentscaling.studies import get_study
 from agentscaling.sweep import sweep_studies
@@ -118,18 +119,21 @@ def test_runs_json_and_load_runs(tmp_path, project_root):
     assert cfg["environment"]["torch"]
 
 
-def test_cli_bad_input_is_one_line_and_exit_2(tmp_path):
-    for args in (
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    cases = (
         ["sweep", "no-such-study", "--preset", "smoke"],
         ["sweep", STUDY, "--preset", "huge"],
         ["sweep", STUDY, "--preset", "smoke", "--sizes", "7T", "--store", str(tmp_path)],
         ["reproduce", "--preset", "smoke", "--notebooks", "99_nothing", "--out", str(tmp_path)],
         ["runs", "--store", str(tmp_path / "nonexistent"), "--json"],
-    ):
-        res = cli(*args)
-        assert res.returncode == 2, (args, res.stdout, res.stderr)
-        lines = [ln for ln in res.stderr.strip().splitlines() if ln]
-        assert len(lines) == 1 and lines[0].startswith("agentscaling: error:"), res.stderr
+    )
+    for args in cases:  # in this process: the same main() the command runs
+        assert main(args) == 2, args
+        out, err = capsys.readouterr()
+        lines = [ln for ln in err.strip().splitlines() if ln]
+        assert out == "" and len(lines) == 1 and lines[0].startswith("agentscaling: error:"), (args, err)
+    res = cli(*cases[-1])  # and once through the installed entry point
+    assert res.returncode == 2 and res.stdout == "" and res.stderr.startswith("agentscaling: error: no run store")
 
 
 def test_several_studies_share_one_pool_longest_runs_first(tmp_path):

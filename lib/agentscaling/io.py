@@ -5,6 +5,7 @@ a file; a cache that several processes may build at once is built under `file_lo
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import io
 import json
@@ -13,6 +14,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
+
+import numpy as np
 
 
 @contextlib.contextmanager
@@ -89,9 +92,6 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 def to_jsonable(obj: Any) -> Any:
     """Make dataclasses, numpy scalars/arrays and paths JSON-serialisable."""
-    import dataclasses
-
-    import numpy as np
 
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {k: to_jsonable(v) for k, v in dataclasses.asdict(obj).items()}
@@ -133,7 +133,6 @@ def atomic_torch_save(path: str | os.PathLike, obj: Any) -> None:
 
 
 def atomic_save_npy(path: str | os.PathLike, arr) -> None:
-    import numpy as np
 
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:

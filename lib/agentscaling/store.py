@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+import numpy
 import pandas as pd
 
 from . import __version__
@@ -52,7 +53,6 @@ def git_commit() -> str | None:
 
 def environment() -> dict[str, Any]:
     """Versions and host, recorded with every run."""
-    import numpy
     import torch
 
     return {

@@ -20,6 +20,7 @@ import hashlib
 from typing import Callable, Iterator
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..errors import DataIntegrityError
 from ..paths import data_file
@@ -136,7 +137,6 @@ def encode_chunked(
 ) -> np.ndarray:
     """Encode `text` piece by piece (see `safe_chunks`), `batch_chunks` pieces per `encode_batch` call,
     with a tqdm bar in characters behind `progress`. Returns one concatenated id array of `dtype`."""
-    from tqdm.auto import tqdm
 
     parts: list[np.ndarray] = []
     batch: list[str] = []

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..errors import UserError
 from .dataset import DatasetWriter, TrajectoryDataset
@@ -175,8 +176,6 @@ def import_minari(
     writer = DatasetWriter(out, action_nvec=codec.nvec, shard_frames=shard_frames, source=source, overwrite=overwrite)
     episodes = reader(data, obs_space, act_space)
     if progress:
-        from tqdm.auto import tqdm
-
         episodes = tqdm(episodes, total=meta.get("total_episodes"), unit="episode")
     for i, obs, acts, emeta in episodes:
         imgs = _pick(obs, obs_space, obs_key)

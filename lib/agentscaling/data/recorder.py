@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ..errors import UserError
 from .dataset import DatasetWriter, TrajectoryDataset
@@ -157,8 +158,6 @@ def record_gym(
     writer = DatasetWriter(out, action_nvec=codec.nvec, shard_frames=shard_frames, source=source, overwrite=overwrite)
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=n_frames or n_episodes, unit="frame" if n_frames else "episode")
     total, ep = 0, 0
     try:

@@ -9,6 +9,7 @@ structure (independent final-loss points, e.g. the Chinchilla CSV), each point i
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Sequence
@@ -37,7 +38,6 @@ def map_chunks(fn: Callable[[Any], Any], chunks: Sequence[Any], n_jobs: int = 1)
     each chunk are pickled once per chunk, which is cheap for the small data sets we fit)."""
     if n_jobs is None or n_jobs <= 1 or len(chunks) <= 1:
         return [fn(c) for c in chunks]
-    import multiprocessing as mp
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     workers = min(n_jobs, len(chunks), os.cpu_count() or 1)

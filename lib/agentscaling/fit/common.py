@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 import numpy as np
+import pandas as pd
 
 from ..io import to_jsonable
 
@@ -157,7 +158,6 @@ class FitResultBase:
 
     def to_frame(self):
         """The coefficients as a small table (value, ci_lo, ci_hi, se)."""
-        import pandas as pd
 
         return pd.DataFrame({k: v.to_dict() for k, v in self.estimates.items()}).T
 

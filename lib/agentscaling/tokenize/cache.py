@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .. import paths
 from ..errors import DataIntegrityError, UserError
@@ -202,8 +203,6 @@ def build_cache(
     n, k = meta["shape"]
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=n, desc=f"encode {k} tok/frame", unit="frame", leave=False)
     t0 = time.perf_counter()
     with atomic_path(path / ARRAY) as tmp:

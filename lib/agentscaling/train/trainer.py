@@ -24,6 +24,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 Batch = dict[str, torch.Tensor]
 LossOut = torch.Tensor | tuple[torch.Tensor, dict[str, float]]
@@ -197,8 +198,6 @@ def train(
     first_loss = rows[0]["train_loss"] if rows else None
     bar = None
     if cfg.progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=cfg.steps, initial=start_step, desc=getattr(run, "id", "train"), leave=False)
 
     def checkpoint(step: int) -> None:

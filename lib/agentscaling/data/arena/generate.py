@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import functools
 import math
+import multiprocessing as mp
 import os
 import shutil
+import signal
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from ...errors import UserError
 from ...io import atomic_write_json, read_json
@@ -148,7 +153,6 @@ def generate_shards(
 ) -> None:
     """Simulate the shards one after another; each finished shard is checksummed, synced and
     committed in a background thread while the next one is simulated. `stop()` true: no new shard."""
-    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:
         pending = None
@@ -169,8 +173,6 @@ _STOP = None
 
 
 def _init_worker(counter, stop) -> None:
-    import signal
-    import sys
 
     global _COUNTER, _STOP
     _COUNTER, _STOP = counter, stop
@@ -266,8 +268,6 @@ def generate_arena_dataset(
         )
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         bar = tqdm(total=total, unit="frame", unit_scale=True, desc=f"arena -> {out.name}", smoothing=0.1)
     try:
         if workers == 1 or len(todo) <= 1:
@@ -282,7 +282,6 @@ def generate_arena_dataset(
 
 
 def _run_pool(todo: list[tuple], workers: int, bar) -> None:
-    import multiprocessing as mp
 
     ctx = mp.get_context("spawn")
     counter, stop = ctx.Value("q", 0), ctx.Event()
