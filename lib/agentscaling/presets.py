@@ -162,6 +162,7 @@ class Preset:
     bootstrap: int  # bootstrap replicates per fit in the notebooks
     cell_timeout_s: int | None  # per notebook cell (None: no limit)
     notebook_attempts: int  # a notebook that times out is retried in a fresh kernel
+    decides_claims: bool = True  # False: its runs test the pipeline only, and reports say so beside every verdict
 
     def default_workers(self, device: str) -> int:
         """Training processes when none are asked for: on a CPU, one 1-thread process per core (two
@@ -231,6 +232,7 @@ SMOKE = Preset(
     bootstrap=50,
     cell_timeout_s=240,
     notebook_attempts=2,
+    decides_claims=False,
 )
 
 # cpu: arena ladders of 4.5k-110k parameters at 10M tokens each (2,300 down to 90 tokens per parameter): the

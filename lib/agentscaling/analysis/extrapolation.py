@@ -34,6 +34,8 @@ class ExtrapolationCheck:
     rel_loss_error_end: float
     gap_min: float  # loss_star - law_star
     within_fitted_range: bool  # C_star inside the fitted frontier range (then it is not an extrapolation)
+    dex_N_lo: float | None = None  # 95 % interval of dex_N over the bootstrap of the frontier line (C* held)
+    dex_N_hi: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -46,7 +48,11 @@ class ExtrapolationCheck:
                 f"{self.C_end:.3g} (×{self.factor_vs_largest:.1f}; ×{self.factor_vs_frontier:.1f})",
             ),
             ("point closest to the extrapolated loss law: C*", f"{self.C_star:.3g}"),
-            ("N_opt(C*) predicted vs actual N (dex)", f"{self.N_pred:,.0f} vs {self.N_x:,.0f} ({self.dex_N:+.2f} dex)"),
+            (
+                "N_opt(C*) predicted vs actual N (dex, 95 % interval)",
+                f"{self.N_pred:,.0f} vs {self.N_x:,.0f} ({self.dex_N:+.2f} dex"
+                + (f" [{self.dex_N_lo:+.2f}, {self.dex_N_hi:+.2f}])" if self.dex_N_lo is not None else ")"),
+            ),
             (
                 "D_opt(C*) predicted vs actual D = C*/6N (dex)",
                 f"{self.D_pred:.3g} vs {self.D_star:.3g} ({self.dex_D:+.2f} dex)",
@@ -134,6 +140,14 @@ def check_extrapolation(base: StudyFits, run_points: pd.DataFrame) -> Extrapolat
     f = base.fits["frontier"]
     largest = float(base.points.groupby("run_id")["C"].max().max())
     N_x = float(run_points["N"].iloc[0])
-    return extrapolation_check(
+    check = extrapolation_check(
         run_points["C"], run_points["loss"], N_x, f.n_opt, f.d_opt, base.compute_law.loss, f.c_range, largest
     )
+    if f.bootstrap is not None:
+        a = np.asarray(f.bootstrap.samples["a"], float)
+        a0 = np.asarray(f.bootstrap.samples["a0"], float)
+        ok = np.isfinite(a) & np.isfinite(a0) & (a0 > 0)
+        if ok.sum() >= 10:
+            dex = np.log10(N_x / (a0[ok] * check.C_star ** a[ok]))
+            check.dex_N_lo, check.dex_N_hi = (float(v) for v in np.percentile(dex, (2.5, 97.5)))
+    return check

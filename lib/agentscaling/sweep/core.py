@@ -183,8 +183,10 @@ def sweep_studies(
     # Dask caches "pure" calls by their arguments: a repeated sweep would get the first call's result back
     # without looking at the store, so its tasks are submitted as impure
     extra = {"pure": False} if type(executor).__module__.split(".")[0] == "distributed" else {}
+    # a worker process's bars would interleave on this process's stderr: only in-process runs show theirs
+    run_progress = progress and isinstance(executor, InProcessExecutor)
     pending = {
-        executor.submit(train_size, st, z, prepared[st.name], store_root, progress, device, **extra): i
+        executor.submit(train_size, st, z, prepared[st.name], store_root, run_progress, device, **extra): i
         for i in order
         for st, z in [jobs[i]]
     }

@@ -1,0 +1,85 @@
+"""The one verdict rule, on hand-made cases: a wide interval is inconclusive, never "agrees"; a tie is
+inconclusive; a reversed ordering says so; a fit that is not identified never gives a verdict."""
+
+from types import SimpleNamespace
+
+from agentscaling.analysis.verdicts import (
+    AGREES,
+    DISAGREES,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_IDENTIFIED,
+    REVERSED,
+    identification,
+    ordering_verdict,
+    value_verdict,
+)
+
+
+def _fit(value, lo, hi, **extra):
+    return SimpleNamespace(estimates={"a": SimpleNamespace(value=value, lo=lo, hi=hi)}, **extra)
+
+
+def test_value_claims():
+    # WM-Token-64's frontier at cpu before the redesign: contains 0.49 but also its rival 0.62
+    wide = value_verdict(0.46, 0.26, 0.65, 0.49)
+    assert wide.label == INCONCLUSIVE and wide.detail == "± 0.20"
+    assert value_verdict(0.50, 0.44, 0.56, 0.49).label == AGREES
+    assert value_verdict(0.50, 0.40, 0.60, 0.49).label == AGREES  # half-width exactly 0.10
+    assert value_verdict(0.50, 0.39, 0.61, 0.49).label == INCONCLUSIVE
+    out = value_verdict(0.80, 0.70, 0.90, 0.49)
+    assert out.label == DISAGREES and "excludes 0.49" in out.detail
+    assert (
+        value_verdict(0.8, 0.3, 1.2, 0.66, not_identified=["2 model size(s) on the frontier (< 3)"]).label
+        == NOT_IDENTIFIED
+    )
+    assert value_verdict(0.5, None, None, 0.49).label == NOT_IDENTIFIED  # no interval, no verdict
+
+
+def test_ordering_claims():
+    assert ordering_verdict(0.51).label == INCONCLUSIVE  # a tie is not "does NOT hold"
+    assert ordering_verdict(0.97).label == HOLDS
+    assert ordering_verdict(0.95).label == HOLDS
+    assert ordering_verdict(0.94).label == INCONCLUSIVE
+    assert ordering_verdict(0.03).label == REVERSED
+    assert ordering_verdict(0.99, not_identified=["a = -0.05 is not an exponent in (0, 1)"]).label == NOT_IDENTIFIED
+
+
+def test_identification_of_fits():
+    assert identification(_fit(0.5, 0.4, 0.6)) == []
+    # a point estimate outside its own interval (smoke wm-64 least squares: 0.056 [0.038, 0.044])
+    assert "outside its own interval" in identification(_fit(0.056, 0.038, 0.044))[0]
+    assert any("not an exponent" in r for r in identification(_fit(-0.05, -0.06, 1.04)))
+    assert any("frontier" in r for r in identification(_fit(0.5, 0.4, 0.6, models_on_frontier=[1e4, 2e4])))
+    assert any("bound" in r for r in identification(_fit(0.5, 0.4, 0.6, at_bounds=("E",))))
+    assert identification(_fit(0.5, None, None)) == ["no interval"]
+
+
+def test_the_report_front_page_gathers_every_claim(tmp_path):
+    """reports/<preset>/summary.json is every notebook's claim rows; summary.md and index.html show them, and
+    a preset that decides nothing says so."""
+    import json
+
+    from agentscaling.analysis.verdicts import ClaimRow
+    from agentscaling.io import atomic_write_json
+    from agentscaling.reports.index import write_index
+
+    row = ClaimRow("wm-token-64", "frontier", "a", 0.46, 0.26, 0.65, 0.49, "inconclusive (± 0.20)").to_dict()
+    atomic_write_json(tmp_path / "03_world_modeling.summary.json", {"claims": [row]})
+    atomic_write_json(tmp_path / "06_lm_sparse_vs_dense.summary.json", {"claims": []})
+    records = [
+        {"notebook": f"{n}.ipynb", "status": "ok", "wall_s": 60.0}
+        for n in ("03_world_modeling", "06_lm_sparse_vs_dense")
+    ]
+    write_index(tmp_path, "cpu", records)
+    (got,) = json.loads((tmp_path / "summary.json").read_text())
+    assert got["verdict"] == "inconclusive (± 0.20)" and got["notebook"] == "03_world_modeling"
+    assert (
+        "| 03_world_modeling | wm-token-64 | frontier | 0.46 [0.26, 0.65] | 0.49 | inconclusive (± 0.20) |"
+        in (tmp_path / "summary.md").read_text()
+    )
+    page = (tmp_path / "index.html").read_text()
+    assert "inconclusive (± 0.20)" in page and "decide nothing" not in page
+    write_index(tmp_path, "smoke", records)
+    assert "decide nothing" in (tmp_path / "index.html").read_text()
+    assert "decide nothing" in (tmp_path / "summary.md").read_text()
