@@ -106,3 +106,21 @@ def test_a_preset_of_your_own_flows_through_the_analysis(tmp_path):
     table = runs.run_studies(["wm-token-64"], mine, store=tmp_path / "store", progress=False)
     assert list(table["status"]) == ["done", "done"]
     assert runs.resolve_store(None, mine).endswith("mine")
+
+
+def test_a_study_with_seeds_trains_every_size_once_per_seed(tmp_path):
+    """Seeds are the training noise the intervals must include: one run per size and seed, distinct ids,
+    distinct losses, and a fit's points carry the seed."""
+    from agentscaling.sweep import existing_runs
+
+    base = get_study("lm-shakespeare-dense", "smoke")
+    study = replace(base, seeds=(0, 1)).with_sizes([base.sizes[0].label])
+    assert [r.seed for r in study.replicas()] == [0, 1]
+    results = sweep_studies([study], tmp_path)
+    assert [(r["seed"], r["status"]) for r in results] == [(0, "done"), (1, "done")]
+    runs = existing_runs(study, tmp_path, prepare.locate(study))
+    assert len({run.id for _, run in runs}) == 2
+    losses = {run.read_config()["config"]["seed"]: run.read_config()["result"]["final_loss"] for _, run in runs}
+    assert losses[0] != losses[1]
+    # seed 0's run is the same run whether or not other seeds exist
+    assert open_size_run(base, base.sizes[0], RunStore(tmp_path), prepare.locate(base), create=False).status == "done"

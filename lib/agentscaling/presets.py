@@ -65,6 +65,7 @@ class Ladder:
     batch_tokens: int = 0
     context: int = 0
     lr: LRRule | float | tuple[float, ...] = ARENA_LR
+    seeds: tuple[int, ...] = (0,)  # every size trains once per seed: the run-to-run spread enters the intervals
 
     def __post_init__(self) -> None:
         if bool(self.batch) == bool(self.batch_tokens):

@@ -224,6 +224,7 @@ def runs_frame(runs: Iterable[Run], statuses: tuple[str, ...] | None = None) -> 
             "study": run.study,
             "status": status,
             "size": cfg.get("size_label", run.id),
+            "seed": cfg.get("config", {}).get("seed", 0),
             **{k: v for k, v in counts.items() if isinstance(v, (int, float))},
         }
         frames.append(curve.assign(**meta))

@@ -28,7 +28,7 @@ from ..counting import count_params_shape
 from ..model.bccnn import bccnn_counts
 from ..model.ladder import ModelShape, shape_for_params
 from ..presets import ARENA_LR, TPF_LEVELS_ALL, Ladder, Preset
-from .base import SizeSpec, Study, get_study, register_study, resolve_shape, size_label
+from .base import SizeSpec, Study, get_study, register_study, resolve_shape, seeding, size_label
 from .data import FrameData, TokenData
 
 TPF_SEEDS = (0, 1, 2)
@@ -106,7 +106,7 @@ def _token_study(
     ladder: Ladder,
     paper: dict,
     description: str,
-    seed: int = 0,
+    seeds: tuple[int, ...] | None = None,
     batch: int | None = None,
     val_sequences: int | None = None,
 ) -> Study:
@@ -127,7 +127,7 @@ def _token_study(
         batch_size=batch or ladder.batch,
         sizes=tuple(sizes),
         val_sequences=val_sequences or ladder.val_sequences,
-        seed=seed,
+        **seeding(seeds or ladder.seeds),
         precision=preset.precision,
         n_log=50,
         description=description,
@@ -229,7 +229,7 @@ def _tpf(preset: Preset, k: int, seed: int) -> Study:
             "paper_study": f"RT-1 WM-Token, {k} tokens per image",
         },
         f"Tokens-per-frame sweep: tiny WM-Token models at {k} tokens/frame, 2-step context, seed {seed}",
-        seed=seed,
+        seeds=(seed,),
         batch=max(1, round(ladder.batch_tokens / ctx)),
         val_sequences=max(8, round(ladder.val_sequences * 160 / ctx)),
     )
@@ -354,6 +354,7 @@ def bc_cnn(preset: Preset) -> Study:
         sizes=tuple(sizes),
         cnn=cnn,
         val_sequences=ladder.val_sequences,
+        **seeding(ladder.seeds),
         n_log=50,
         precision=preset.precision,
         description=f"BC-CNN: {cnn.frame_size}px frames -> Impala CNN {list(cnn.channels)} x{cnn.res_blocks} res "

@@ -45,7 +45,8 @@ class Study:
     weight_decay: float = 0.1
     grad_clip: float = 1.0
     precision: str = "fp32"
-    seed: int = 0
+    seed: int = 0  # the run's seed: weight initialisation and the order of its batches
+    seeds: tuple[int, ...] = ()  # every seed to train (one run per size and seed); empty: just `seed`
     n_log: int = 40
     val_sequences: int = 512
     cnn: CNNConfig | None = None  # BC-CNN's frame encoder (None: the plain GPT over tokens)
@@ -84,13 +85,17 @@ class Study:
         """Everything that determines a run's result, including the hashes of the prepared data and
         tokenizer it trains on; its hash names the run directory."""
         d = asdict(self)
-        for k in ("sizes", "description", "paper", "preset"):
+        for k in ("sizes", "description", "paper", "preset", "seeds"):
             d.pop(k)
         d["size"] = asdict(size)
         d["steps"] = self.steps(size)
         d["warmup_steps"] = self.warmup_steps(size)
         d["data_hashes"] = dict(sorted(data_hashes.items()))
         return d
+
+    def replicas(self) -> list["Study"]:
+        """One study per seed, each training every size once (the runs of a multi-seed study)."""
+        return [replace(self, seed=s, seeds=()) for s in (self.seeds or (self.seed,))]
 
     def with_sizes(self, labels: list[str]) -> "Study":
         return replace(self, sizes=tuple(self.size(lbl) for lbl in labels))
@@ -123,6 +128,13 @@ class Study:
                 }
             )
         return rows
+
+
+def seeding(seeds: tuple[int, ...]) -> dict[str, Any]:
+    """Study fields for a ladder's seeds: the first is the study's `seed`, all of them its `seeds`."""
+    if not seeds:
+        raise ValueError("a ladder needs at least one seed")
+    return {"seed": int(seeds[0]), "seeds": tuple(int(s) for s in seeds) if len(seeds) > 1 else ()}
 
 
 def size_label(n: float) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..counting import count_params_shape
 from ..presets import Ladder, Preset
-from .base import SizeSpec, Study, register_study, resolve_shape, size_label
+from .base import SizeSpec, Study, register_study, resolve_shape, seeding, size_label
 from .data import TextData
 
 SHAKESPEARE_VOCAB = 65
@@ -60,6 +60,7 @@ def _shakespeare(preset: Preset, mask: str, description: str) -> Study:
         description=description,
         paper=PAPER_SHAKESPEARE[mask],
         precision=preset.precision,
+        **seeding(ladder.seeds),
     )
 
 
@@ -108,6 +109,7 @@ def _books(preset: Preset, tokenizer: str) -> Study:
         description=desc,
         paper=PAPER_BOOKS[tokenizer],
         precision=preset.precision,
+        **seeding(ladder.seeds),
     )
 
 

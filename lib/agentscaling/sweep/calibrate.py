@@ -387,14 +387,14 @@ def compare_with_store(study, store: str | os.PathLike, model: CostModel) -> lis
     """Predicted vs measured wall time of the study's finished runs in `store` (the status file's wall_s)."""
     rows = []
     prepared = locate(study)
-    for z in study.sizes:
-        status = run_status(study, z, store, prepared)
-        info = open_size_run(study, z, RunStore(store), prepared, create=False).status_info if status == "done" else {}
-        pred = model.predict_run(study, z)
+    for rep, z in [(rep, z) for rep in study.replicas() for z in study.sizes]:
+        status = run_status(rep, z, store, prepared)
+        info = open_size_run(rep, z, RunStore(store), prepared, create=False).status_info if status == "done" else {}
+        pred = model.predict_run(rep, z)
         measured = info.get("wall_s") if status == "done" else None
         rows.append(
             {
-                "size": z.label,
+                "size": z.label if rep.seed == study.seed else f"{z.label}/s{rep.seed}",
                 "status": status,
                 "predicted_s": pred.total_s,
                 "measured_s": measured,
@@ -412,10 +412,10 @@ def validate(
     empty store). With one thread the CPU seconds are what an idle core would take, whatever the load."""
     prepared = prepare(study)
     rows = []
-    for z in study.sizes:
-        pred = model.predict_run(study, z)
+    for rep, z in [(rep, z) for rep in study.replicas() for z in study.sizes]:
+        pred = model.predict_run(rep, z)
         t0, c0 = time.perf_counter(), time.process_time()
-        res = train_size(study, z, prepared, str(store), progress=False, device=model.device)
+        res = train_size(rep, z, prepared, str(store), progress=False, device=model.device)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         row = {
             "size": z.label,

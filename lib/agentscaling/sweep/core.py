@@ -31,10 +31,10 @@ def open_size_run(study: Study, size: SizeSpec, store: RunStore, prepared: Prepa
 
 
 def existing_runs(study: Study, store: str | os.PathLike, prepared: PreparedData) -> list[tuple[SizeSpec, Run]]:
-    """The runs of the study's sizes on this prepared data that exist in `store` (nothing is created):
-    exactly the runs a fit of the study should see, never those of an older config or older data."""
+    """The runs of the study's sizes (and seeds) on this prepared data that exist in `store` (nothing is
+    created): exactly the runs a fit of the study should see, never those of an older config or older data."""
     runs = RunStore(store)
-    found = [(z, open_size_run(study, z, runs, prepared, create=False)) for z in study.sizes]
+    found = [(z, open_size_run(rep, z, runs, prepared, create=False)) for rep in study.replicas() for z in study.sizes]
     return [(z, run) for z, run in found if run.config_path.exists()]
 
 
@@ -158,8 +158,8 @@ def sweep_studies(
     prepared: dict[str, PreparedData] | None = None,
     data_workers: int = 1,
 ) -> list[dict[str, Any]]:
-    """Train every size of every study into `store` as one batch of jobs; one status dict per run, in
-    study order and size order, each with "study" and "size".
+    """Train every size (and seed) of every study into `store` as one batch of jobs; one status dict per
+    run, in study, seed and size order, each with "study", "size" and "seed".
 
     The studies' data is prepared first unless `prepared` (study name -> PreparedData) is given;
     `data_workers` processes generate arena data and train tokenizers. All runs then go to the
@@ -172,7 +172,7 @@ def sweep_studies(
     store_root = str(Path(store))
     if prepared is None:
         prepared = prepare_studies(studies, workers=data_workers, progress=progress)
-    jobs = [(st, z) for st in studies for z in st.sizes]
+    jobs = [(rep, z) for st in studies for rep in st.replicas() for z in st.sizes]
     order = list(range(len(jobs)))
     if cost is not None and not isinstance(executor, InProcessExecutor):
         order.sort(key=lambda i: -cost(*jobs[i]))
@@ -199,7 +199,7 @@ def sweep_studies(
             res = fut.result()
         except Exception as e:  # recorded as failed in the store; keep going with the other sizes
             res = {"status": "failed", "message": f"{type(e).__name__}: {e}"}
-        results[i] = {**res, "study": jobs[i][0].name, "size": jobs[i][1].label}
+        results[i] = {**res, "study": jobs[i][0].name, "size": jobs[i][1].label, "seed": jobs[i][0].seed}
         if outer is not None:
             outer.update(1)
     if outer is not None:

@@ -385,7 +385,11 @@ def predict_study(study, model: CostModel, workers: int = 1, store: str | os.Pat
         raise UserError(f"workers must be >= 1, got {workers}")
     if not study.sizes:
         raise UserError(f"study {study.name} has no sizes")
-    runs = [model.predict_run(study, z) for z in study.sizes]
+    jobs = [(rep, z) for rep in study.replicas() for z in study.sizes]
+    runs = [model.predict_run(rep, z) for rep, z in jobs]
+    if len(jobs) > len(study.sizes):
+        for r, (rep, _) in zip(runs, jobs):
+            r.label = f"{r.label}/s{rep.seed}"
     notes = [
         f"assumes an otherwise idle machine; calibrated at {model.threads} torch thread(s) on {model.device}"
         + _calibration_age(model)
@@ -404,8 +408,8 @@ def predict_study(study, model: CostModel, workers: int = 1, store: str | os.Pat
         notes.append(f"task {study.task!r}: only the GPT's cost is modelled")
     if store is not None:
         prepared = locate(study)
-        for r, z in zip(runs, study.sizes):
-            r.status = run_status(study, z, store, prepared)
+        for r, (rep, z) in zip(runs, jobs):
+            r.status = run_status(rep, z, store, prepared)
     dur = [r.total_s * slow for r in runs]
     wall = makespan(lpt_order(dur, workers), workers, start)
     remaining = makespan(
