@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .analysis import cli as analysis_cli
 from .data import cli as data_cli
 from .errors import UserError
 from .fit import cli as fit_cli
@@ -13,7 +14,7 @@ from .reports import cli as reports_cli
 from .sweep import cli as sweep_cli
 from .tokenize import cli as tokenize_cli
 
-COMMAND_MODULES = (sweep_cli, reports_cli, fit_cli, data_cli, tokenize_cli)
+COMMAND_MODULES = (sweep_cli, analysis_cli, reports_cli, fit_cli, data_cli, tokenize_cli)
 
 
 def build_parser() -> argparse.ArgumentParser:
