@@ -3,8 +3,9 @@
 A design is what a study trains: its model sizes, the inputs D each size sees, the seeds per size, the
 log points per run, and the fitting method. The planner lays synthetic training curves from laws with
 a known a = β/(α+β) on the design, with the law's compute-optimal size placed anywhere in the middle
-of the ladder (log-uniform between the second-smallest and the second-largest size, so the smaller
-sizes train past their optimum and the larger ones do not), adds training noise (a persistent
+of the ladder (a size log-uniform between the second-smallest and the second-largest is trained
+exactly to its optimal D: with every size at the same D the smaller sizes then train past their
+optimum and the larger ones do not), adds training noise (a persistent
 per-run offset, the run-to-run spread of seeds, and a small per-point jitter), fits each simulation
 with the study's method and bootstrap, and reports:
 
@@ -45,7 +46,7 @@ MIN_IDENTIFIED = 0.90
 class Design:
     study: str
     sizes: tuple[float, ...]  # N of each size
-    inputs: float  # D every size is trained to
+    inputs: float | tuple[float, ...]  # D every size is trained to, or one D per size
     seeds: int = 1
     n_log: int = 50
     method: str = "frontier"
@@ -55,16 +56,31 @@ class Design:
     def decades(self) -> float:
         return math.log10(max(self.sizes) / min(self.sizes))
 
+    def inputs_of(self) -> np.ndarray:
+        """D of each size."""
+        if isinstance(self.inputs, tuple):
+            if len(self.inputs) != len(self.sizes):
+                raise UserError(f"{len(self.inputs)} inputs for {len(self.sizes)} sizes")
+            return np.asarray(self.inputs, float)
+        return np.full(len(self.sizes), float(self.inputs))
+
+    def inputs_at(self, n: float) -> float:
+        """D of a size n between the ladder's sizes (log-log interpolation)."""
+        order = np.argsort(self.sizes)
+        N, D = np.log(np.asarray(self.sizes, float)[order]), np.log(self.inputs_of()[order])
+        return float(np.exp(np.interp(np.log(n), N, D)))
+
 
 def design_of(study: Study, method: str = "frontier", workers: int = 2) -> Design:
     """The design a study trains, with its predicted wall time when this machine has a calibration."""
     if method not in FITTERS:
         raise UserError(f"unknown method {method!r}; choose from {', '.join(FITTERS)}")
     sizes = tuple(float(study.counts(z)["N"]) for z in study.sizes)
-    inputs = max(study.steps(z) * study.tokens_per_update for z in study.sizes)
+    inputs = tuple(float(study.steps(z) * study.tokens_per_update) for z in study.sizes)
+    inputs = inputs[0] if len(set(inputs)) == 1 else inputs
     model = cached_model(threads=1, device="cpu")
     wall = predict_studies([study], model, workers=workers)[1] if model is not None else None
-    return Design(study.name, sizes, float(inputs), len(study.replicas()), study.n_log, method, wall)
+    return Design(study.name, sizes, inputs, len(study.replicas()), study.n_log, method, wall)
 
 
 def synthetic_law(
@@ -82,11 +98,11 @@ def synthetic_law(
 def synthetic_runs(
     design: Design, law: ParametricLaw, rng: np.random.Generator, noise_run: float, noise_point: float
 ) -> pd.DataFrame:
-    """Curves as a study logs them: every size and seed trained to the design's D, logged at `n_log`
-    log-spaced points from 2 % of training on (analysis.fits drops the warmup transient before that)."""
-    D = np.geomspace(0.02 * design.inputs, design.inputs, design.n_log)
+    """Curves as a study logs them: every size and seed trained to its D, logged at `n_log` log-spaced
+    points from 2 % of training on (analysis.fits drops the warmup transient before that)."""
     frames = []
-    for N in design.sizes:
+    for N, D_end in zip(design.sizes, design.inputs_of()):
+        D = np.geomspace(0.02 * D_end, D_end, design.n_log)
         for s in range(design.seeds):
             noise = noise_run * rng.standard_normal() + noise_point * rng.standard_normal(D.size)
             loss = law.loss(N, D) * np.exp(noise)
@@ -155,7 +171,7 @@ def simulate(
     estimates, covered, widths, n_identified = [], [], [], 0
     for i in range(n_sim):
         n_cross = float(np.exp(rng.uniform(np.log(lo_n), np.log(hi_n))))
-        law = synthetic_law(a, n_cross, design.inputs)
+        law = synthetic_law(a, n_cross, design.inputs_at(n_cross))
         df = synthetic_runs(design, law, rng, noise_run, noise_point)
         try:
             with warnings.catch_warnings(), np.errstate(all="ignore"):
