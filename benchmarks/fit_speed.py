@@ -81,6 +81,8 @@ def main() -> None:
         s, g = _time(lambda: fit_compute_law(f))
         record(f"loss-vs-compute law on the frontier + its {K} replicates", s, g)
         s, f = _time(lambda: fit_isoflop(sweep, bootstrap=K))
+        record(f"isoflop law profiles (the default) + {K} bootstrap, 10 runs", s, f)
+        s, f = _time(lambda: fit_isoflop(sweep, bootstrap=K, fit="parabola"))
         record(f"isoflop parabola + {K} bootstrap, 10 runs", s, f)
         s, f = _time(lambda: fit_isoflop(sweep, bootstrap=K // 5, fit="akima"))
         record(f"isoflop akima + {K // 5} bootstrap, 10 runs", s, f)

@@ -39,7 +39,7 @@ def chinchilla_fit():
 def test_golden_chinchilla_recovers_epoch(chinchilla_fit):
     f = chinchilla_fit
     assert f.n_points == 240 and f.n_dropped == 5
-    assert f.converged and f.warnings == ()
+    assert f.converged and f.warnings == () and f.at_bounds == ()
     for name in ("E", "alpha", "beta", "a"):
         assert f[name] == pytest.approx(EPOCH[name][0], rel=0.01), name
     # A and B are weakly identified: within one Epoch SE, and Epoch's values inside our 95% CI.

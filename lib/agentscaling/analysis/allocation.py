@@ -12,6 +12,7 @@ import pandas as pd
 
 from .. import presets
 from ..action_space import ACTION_DIMS
+from ..fit.law import SIX_ND
 from ..store import run_summaries
 from ..studies import get_study
 from .fits import StudyFits
@@ -47,7 +48,8 @@ def optimal_sizes(
                 band = fit.line_band(np.array([C]), "N")
                 lo, hi = float(band["lo"].iloc[0]), float(band["hi"].iloc[0])
             else:
-                n, d = float(fit.law.n_opt(C)), float(fit.law.d_opt(C))
+                conv = fit.convention.convention if fit.convention is not None else SIX_ND
+                n, d = float(fit.law.n_opt(C, conv)), float(fit.law.d_opt(C, conv))
                 lo = hi = float("nan")
                 if fit.bootstrap is not None and "G" in fit.bootstrap.samples:
                     s = fit.bootstrap.samples

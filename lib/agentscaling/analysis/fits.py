@@ -177,6 +177,7 @@ def coefficient_table(all_fits: Iterable[StudyFits]) -> pd.DataFrame:
                         "a (95% CI)": fmt_ci(a, alo, ahi),
                         "b (95% CI)": fmt_ci(b, blo, bhi),
                         "converged": bool(fit.converged),
+                        "at bounds": ", ".join(fit.at_bounds) or "none",
                         "warnings": len(fit.warnings),
                     }
                 )

@@ -15,10 +15,16 @@ from .common import FitWarning, jsonable
 from .compute_law import fit_compute_law
 from .data import DEFAULT_RUN_COL, Columns
 from .frontier import fit_frontier
-from .isoflop import fit_isoflop
+from .isoflop import DEFAULT_FIT, FITS, fit_isoflop
 from .parametric import fit_parametric, fit_parametric_lsq
 
 METHODS = ("frontier", "parametric", "parametric-lsq", "isoflop")
+BUDGET_SOURCES = {
+    "column": "the budget column",
+    "given": "the budgets given",
+    "clustered": "the C values, grouped",
+    "grid": "a grid over the curves",
+}
 
 
 def register(subparsers) -> None:
@@ -26,8 +32,8 @@ def register(subparsers) -> None:
         "fit",
         help="fit a scaling law (frontier, parametric, isoFLOP) to a CSV of logged points",
         description="Fit a scaling law to a table with one row per logged point (run, N, D, C, loss). "
-        "D missing: derived as C/(6N); C missing: 6ND. Prints every coefficient with its "
-        "bootstrap CI, the convergence flag and warnings.",
+        "D missing: derived as C/(6N); C missing: 6ND; both given: C is taken as given (any FLOP convention). "
+        "Prints every coefficient with its bootstrap CI, the convergence flag, boundary flags and warnings.",
     )
     p.add_argument("csv", help="CSV (or .parquet) file of logged points")
     p.add_argument(
@@ -47,6 +53,13 @@ def register(subparsers) -> None:
         help="run id column (default run_id if present; otherwise each point is a run for parametric "
         "fits and each distinct N is a run for frontier/isoflop)",
     )
+    p.add_argument(
+        "--budget-col",
+        default=None,
+        metavar="NAME",
+        help="isoflop: column with each row's nominal FLOP budget (rows are grouped by it; runs stay the "
+        "bootstrap unit)",
+    )
     p.add_argument("--bootstrap", type=int, default=1000, metavar="K", help="bootstrap replicates over runs (0: none)")
     p.add_argument("--drop-highest-loss", type=int, default=0, metavar="K", help="drop the K highest-loss points first")
     p.add_argument(
@@ -54,14 +67,14 @@ def register(subparsers) -> None:
         type=float,
         default=None,
         metavar="X",
-        help="frontier: grid start; isoflop: lowest budget; parametric: drop points with C < X",
+        help="frontier: grid start; isoflop: keep budgets >= X (never re-gridded); parametric: drop points with C < X",
     )
     p.add_argument(
         "--c-max",
         type=float,
         default=None,
         metavar="Y",
-        help="frontier: grid end; isoflop: highest budget; parametric: drop points with C > Y",
+        help="frontier: grid end; isoflop: keep budgets <= Y (never re-gridded); parametric: drop points with C > Y",
     )
     p.add_argument(
         "--grid-range",
@@ -69,7 +82,20 @@ def register(subparsers) -> None:
         default="bracketed",
         help="frontier grid when --c-min/--c-max are not given (default bracketed)",
     )
-    p.add_argument("--isoflop-fit", choices=("parabola", "akima"), default="parabola", help="isoflop profile fit")
+    p.add_argument(
+        "--isoflop-fit",
+        choices=FITS,
+        default=DEFAULT_FIT,
+        help="isoflop profile: law (default; the loss law's profile, exponents shared across budgets), parabola "
+        "(Chinchilla's, biased on wide lopsided profiles), akima (Porian et al.)",
+    )
+    p.add_argument(
+        "--unbracketed",
+        choices=("exclude", "keep"),
+        default=None,
+        help="isoflop budgets whose lowest loss is at the smallest or largest size (default: exclude; keep for "
+        "parabola)",
+    )
     p.add_argument("--e-min", type=float, default=0.1, help="frontier loss-vs-compute law: lower bound on E")
     p.add_argument("--ci-level", type=float, default=0.95, help="CI level (default 0.95)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
@@ -94,7 +120,16 @@ def fit_table(df, args: argparse.Namespace) -> dict:
         raise UserError("--bootstrap must be >= 0")
     if not 0 < args.ci_level < 1:
         raise UserError("--ci-level must be in (0, 1)")
-    cols = Columns(run=args.run_col or DEFAULT_RUN_COL, N=args.n_col, D=args.d_col, C=args.c_col, loss=args.loss_col)
+    cols = Columns(
+        run=args.run_col or DEFAULT_RUN_COL,
+        N=args.n_col,
+        D=args.d_col,
+        C=args.c_col,
+        loss=args.loss_col,
+        budget=args.budget_col,
+    )
+    if args.budget_col is not None and args.method != "isoflop":
+        raise UserError("--budget-col applies to --method isoflop only")
     common = dict(
         bootstrap=args.bootstrap, ci_level=args.ci_level, seed=args.seed, drop_highest_loss=args.drop_highest_loss
     )
@@ -112,7 +147,9 @@ def fit_table(df, args: argparse.Namespace) -> dict:
         except UserError as e:
             out["compute_law"] = {"error": str(e)}
         return out
-    res = fit_isoflop(df, cols, c_min=args.c_min, c_max=args.c_max, fit=args.isoflop_fit, **common)
+    res = fit_isoflop(
+        df, cols, c_min=args.c_min, c_max=args.c_max, fit=args.isoflop_fit, unbracketed=args.unbracketed, **common
+    )
     return res.to_dict()
 
 
@@ -132,6 +169,15 @@ def format_result(d: dict) -> str:
     lines.append(f"{'coefficient':<14}{'value':>14}{lvl + ' lo':>14}{lvl + ' hi':>14}")
     for name, c in d["coefficients"].items():
         lines.append(f"{name:<14}{_fmt(c['value']):>14}{_fmt(c['ci_lo']):>14}{_fmt(c['ci_hi']):>14}")
+    if d.get("method") == "isoflop":
+        source = BUDGET_SOURCES.get(d["budget_source"], d["budget_source"])
+        lines.append(
+            f"isoflop ({d['fit']}): {d['n_budgets_used']} of {d['n_budgets']} budgets used (budgets from {source}); "
+            f"{d['n_unbracketed']} unbracketed ({'kept' if d['unbracketed'] == 'keep' else 'excluded'}), "
+            f"{d['n_budgets_filtered']} outside c_min/c_max"
+        )
+    if d.get("at_bounds"):
+        lines.append(f"boundary fit: {', '.join(d['at_bounds'])} at a bound (not usable for a verdict)")
     if "compute_law" in d and "coefficients" in d["compute_law"]:
         lines.append("loss-vs-compute law L = E + c0 C^-c on the frontier:")
         for name, c in d["compute_law"]["coefficients"].items():

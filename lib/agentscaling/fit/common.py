@@ -1,16 +1,19 @@
 """Pieces every fitting method shares: the warning class, estimates with intervals, bootstrap
-bookkeeping, and the log-log line fit that turns (C, N_opt) points into N_opt ∝ C^a."""
+bookkeeping, boundary flags, and the log-log line fit that turns (C, N_opt) points into N_opt ∝ C^a."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import sys
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import OptimizeWarning
 
 from ..io import to_jsonable
 
@@ -127,13 +130,21 @@ def estimates_from_samples(
 
 @dataclass(frozen=True)
 class FitResultBase:
-    """Shared JSON layout: method, coefficients (value + CI), convergence, bootstrap, warnings."""
+    """Shared JSON layout: method, coefficients (value + CI), convergence, bootstrap, warnings, and
+    `at_bounds`: the coefficients that sit at or near a bound of their range (E -> 0, an exponent at
+    its limit). Such a fit is a boundary fit (`boundary`): the bound, not the data, sets those
+    numbers, so it must not be used to accept or reject a hypothesis."""
 
     method: str
     estimates: Mapping[str, Estimate]
     converged: bool
     warnings: tuple[str, ...]
     bootstrap: BootstrapInfo | None
+    at_bounds: tuple[str, ...] = field(default=(), kw_only=True)
+
+    @property
+    def boundary(self) -> bool:
+        return bool(self.at_bounds)
 
     def __getitem__(self, name: str) -> float:
         return self.estimates[name].value
@@ -150,6 +161,8 @@ class FitResultBase:
             "method": self.method,
             "coefficients": {k: v.to_dict() for k, v in self.estimates.items()},
             "converged": bool(self.converged),
+            "at_bounds": list(self.at_bounds),
+            "boundary": self.boundary,
             "bootstrap": None if self.bootstrap is None else self.bootstrap.to_dict(),
             "warnings": list(self.warnings),
         }
@@ -160,6 +173,47 @@ class FitResultBase:
         """The coefficients as a small table (value, ci_lo, ci_hi, se)."""
 
         return pd.DataFrame({k: v.to_dict() for k, v in self.estimates.items()}).T
+
+
+def near_bounds(values: Mapping[str, float], bounds: Mapping[str, tuple[float, float]], tol: float) -> tuple[str, ...]:
+    """Names whose value lies within `tol` (absolute) of a finite bound, or beyond it."""
+    out = []
+    for name, (lo, hi) in bounds.items():
+        v = float(values[name])
+        if (np.isfinite(lo) and v <= lo + tol) or (np.isfinite(hi) and v >= hi - tol):
+            out.append(name)
+    return tuple(out)
+
+
+def bound_message(names: Iterable[str], detail: str) -> str:
+    return (
+        f"boundary fit: {', '.join(names)} at or near the bound of its range ({detail}); the bound, not the data, "
+        "sets it, so this fit cannot confirm or reject a hypothesis"
+    )
+
+
+F = TypeVar("F", bound=Callable)
+
+
+@contextlib.contextmanager
+def quiet_numerics() -> Iterator[None]:
+    """Overflow and similar floating-point events inside a fit are expected (an optimiser probing an
+    extreme exponent) and handled by the fit's own checks; they must not reach the user as raw numpy
+    or SciPy warnings. FitWarnings pass through."""
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", OptimizeWarning)
+        yield
+
+
+def quiet(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with quiet_numerics():
+            return fn(*args, **kwargs)
+
+    wrapper.quiet_numerics = True  # type: ignore[attr-defined]
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -174,6 +228,10 @@ class AllocationFit(FitResultBase):
     @property
     def b(self) -> float:
         return self["b"]
+
+    @property
+    def a_plus_b(self) -> float:
+        return self["a"] + self["b"]
 
     def n_opt(self, C):
         return self["a0"] * np.asarray(C, float) ** self["a"]

@@ -26,7 +26,7 @@ from scipy.optimize import curve_fit
 
 from ..errors import UserError
 from ._threads import blas_single_thread
-from .common import BootstrapInfo, FitResultBase, emit, estimates_from_samples
+from .common import BootstrapInfo, FitResultBase, emit, estimates_from_samples, quiet
 from .frontier import FrontierFit
 
 E_MIN_DEFAULT = 0.1
@@ -35,7 +35,7 @@ C_BOUNDS = (-1.0, 1.0)
 
 @dataclass(frozen=True)
 class ComputeLawFit(FitResultBase):
-    """estimates: E, c0, c. active_bounds: names of parameters on a bound."""
+    """estimates: E, c0, c. active_bounds (= at_bounds): names of parameters on a bound."""
 
     e_min: float
     active_bounds: tuple[str, ...]
@@ -175,6 +175,7 @@ def _vp_fit(x: np.ndarray, L: np.ndarray, e_min: float, n_grid: int = 201, iters
     return E, np.where(bad, np.nan, k), np.where(bad, np.nan, c_best)
 
 
+@quiet
 @blas_single_thread
 def fit_compute_law_points(
     C,
@@ -242,6 +243,7 @@ def fit_compute_law_points(
         converged=bool(ok),
         warnings=emit(msgs),
         bootstrap=boot,
+        at_bounds=tuple(dict.fromkeys(active)),
         e_min=e_min,
         active_bounds=tuple(dict.fromkeys(active)),
         data=pd.DataFrame({"C": C, "loss": L}),

@@ -20,7 +20,9 @@ READ_MODES = ("interpolate", "nearest")
 
 @dataclass(frozen=True)
 class RunCurves:
-    """Per run (index r = run code): its N, label, first/last logged C and sorted log C / log loss."""
+    """Per run (index r = run code): its N, label, first/last logged C, sorted log C / log loss, and
+    its FLOPs per input C/D (median over its points; constant along a run in any convention where
+    the cost of an input depends on the model only), which turns a compute value into tokens."""
 
     N: np.ndarray
     labels: tuple[str, ...]
@@ -28,6 +30,7 @@ class RunCurves:
     c_last: np.ndarray
     log_c: tuple[np.ndarray, ...]
     log_loss: tuple[np.ndarray, ...]
+    flops_per_input: np.ndarray
 
     @property
     def n_runs(self) -> int:
@@ -36,9 +39,10 @@ class RunCurves:
     @classmethod
     def from_points(cls, points: Points) -> "RunCurves":
         f = points.frame.sort_values(["run", "C"], kind="stable")
-        Ns, labels, lc, ll = [], [], [], []
+        Ns, labels, lc, ll, fpi = [], [], [], [], []
         for _, g in f.groupby("run", sort=True):
             c = g["C"].to_numpy(float)
+            fpi.append(float(np.median(c / g["D"].to_numpy(float))))
             loss = g["loss"].to_numpy(float)
             # Several points at the same C (e.g. duplicate logs): average their log-loss.
             uc, inv = np.unique(c, return_inverse=True)
@@ -56,6 +60,7 @@ class RunCurves:
             c_last=np.exp([x[-1] for x in lc]),
             log_c=tuple(lc),
             log_loss=tuple(ll),
+            flops_per_input=np.array(fpi),
         )
 
     def read(self, C: np.ndarray, mode: str = "interpolate", rel_tol: float = 0.0) -> np.ndarray:

@@ -3,7 +3,10 @@ becomes a `Points` object with canonical columns run, N, D, C, loss.
 
 Rules (the same for every method and the CLI):
 - N and loss are required. Of D and C at least one: a missing D is derived as C/(6N) (the
-  paper's C = 6ND), a missing C as 6ND.
+  paper's C = 6ND), a missing C as 6ND. Give both when C follows another convention (FLOPs counted
+  per layer, attention included, ...): C is then taken as given (fit/convention.py checks it).
+- An optional budget column gives each row's nominal isoFLOP budget (the isoFLOP fit groups rows by
+  it instead of by C); it is validated like the other numeric columns.
 - The run column groups points into training runs (curves); the bootstrap resamples runs. When the
   default column `run_id` is absent the caller chooses the fallback: each point is its own run
   (independent final-loss points, as in the Chinchilla CSV) or each distinct N is one run
@@ -34,12 +37,14 @@ class Columns:
     D: str = "D"
     C: str = "C"
     loss: str = "loss"
+    budget: str | None = None  # nominal isoFLOP budget of each row (optional)
 
 
 @dataclass(frozen=True)
 class Points:
-    """Validated points. `frame` has columns run (int code), run_label, N, D, C, loss, in input
-    order after any drops; `unit` says what a run is: "run" (a column), "point" or "N"."""
+    """Validated points. `frame` has columns run (int code), run_label, N, D, C, loss (and budget
+    when a budget column was given), in input order after any drops; `unit` says what a run is:
+    "run" (a column), "point" or "N"."""
 
     frame: pd.DataFrame = field(repr=False)
     unit: str
@@ -66,6 +71,14 @@ class Points:
     @property
     def run(self) -> np.ndarray:
         return self.frame["run"].to_numpy(int)
+
+    @property
+    def has_budget(self) -> bool:
+        return "budget" in self.frame.columns
+
+    @property
+    def budget(self) -> np.ndarray:
+        return self.frame["budget"].to_numpy(float)
 
     @property
     def n_runs(self) -> int:
@@ -117,6 +130,8 @@ def prepare_points(
         )
     if cols.run is not None and cols.run not in df.columns and cols.run != DEFAULT_RUN_COL:
         raise UserError(f"run column {cols.run!r} not found; available: {available}")
+    if cols.budget is not None and cols.budget not in df.columns:
+        raise UserError(f"budget column {cols.budget!r} not found; available: {available}")
 
     out = pd.DataFrame(index=df.index)
     for canon, name, present in (
@@ -124,6 +139,7 @@ def prepare_points(
         ("D", cols.D, has_d),
         ("C", cols.C, has_c),
         ("loss", cols.loss, True),
+        ("budget", cols.budget, cols.budget is not None),
     ):
         if present:
             try:
@@ -132,7 +148,7 @@ def prepare_points(
                 raise UserError(f"column {name!r} is not numeric: {e}") from None
 
     notes: list[str] = []
-    used = [c for c in ("N", "D", "C", "loss") if c in out.columns]
+    used = [c for c in ("N", "D", "C", "loss", "budget") if c in out.columns]
     bad = ~np.isfinite(out[used].to_numpy(float)).all(axis=1)
     if bad.any():
         first = out.index[bad][0]
@@ -151,7 +167,7 @@ def prepare_points(
         if nonpos.any():
             raise UserError(
                 f"column for {c} has {int(nonpos.sum())} non-positive value(s) (first at index "
-                f"{out.index[nonpos.to_numpy()][0]}); N, D, C and loss must be > 0 for log-space fits"
+                f"{out.index[nonpos.to_numpy()][0]}); N, D, C, loss and budgets must be > 0 for log-space fits"
             )
 
     derived: list[str] = []
@@ -201,7 +217,8 @@ def prepare_points(
             bad_run = out.loc[out["run"] == n_per_run.index[(n_per_run > 1).to_numpy()][0], "run_label"].iloc[0]
             raise UserError(f"run {bad_run!r} has more than one N; each run must be one model size")
     out["run"] = pd.factorize(out["run"])[0]
-    frame = out[["run", "run_label", "N", "D", "C", "loss"]].reset_index(drop=True)
+    keep_cols = ["run", "run_label", "N", "D", "C", "loss"] + (["budget"] if "budget" in out.columns else [])
+    frame = out[keep_cols].reset_index(drop=True)
     return Points(frame=frame, unit=unit, derived=tuple(derived), n_dropped=n_dropped, notes=tuple(notes))
 
 

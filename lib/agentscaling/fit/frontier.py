@@ -6,9 +6,11 @@
    (the frontier model is neither the smallest nor the largest size); or over [c_min, c_max].
 2. At each grid C, every run that reached C is read there (log-log interpolation by default, or
    the nearest logged point), and the lowest-loss run gives N_opt(C).
-3. D_opt(C) = C / (6 N_opt(C)), which is why D_opt shows a sawtooth.
-4. Straight lines of log N_opt and log D_opt on log C give N_opt = a0 C^a and D_opt = b0 C^b
-   (b = 1 - a up to floating point, because D_opt is defined through C = 6 N D).
+3. D_opt(C) = C / f(N_opt), where f is the frontier run's FLOPs per input (C/D along its curve):
+   C / (6 N_opt) under 6ND, which is why D_opt shows a sawtooth; the data's own convention otherwise.
+4. Straight lines of log N_opt and log D_opt on log C give N_opt = a0 C^a and D_opt = b0 C^b,
+   fitted separately (under 6ND, b = 1 - a up to floating point; a + b is reported with its CI, and
+   a warning says when C is not 6ND).
 
 The bootstrap resamples runs: a replicate keeps the runs it drew (duplicates do not change an
 argmin), recomputes the frontier on the same grid and refits the lines, all vectorised.
@@ -23,9 +25,15 @@ import pandas as pd
 
 from ..errors import UserError
 from .bootstrap import DEFAULT_REPLICATES, run_counts
-from .common import AllocationFit, BootstrapInfo, emit, estimates_from_samples, loglog_lines_batched
+from .common import AllocationFit, BootstrapInfo, emit, estimates_from_samples, loglog_lines_batched, quiet
+from .convention import ConventionCheck, check_convention, convention_warnings
 from .curves import RunCurves, overlap_range
 from .data import Columns, Points, prepare_points, require_sizes
+
+#: What the frontier and isoFLOP fits do when C is not 6ND.
+ALLOCATION_CONSEQUENCE = (
+    "C is taken as given: N_opt ∝ C^a and D_opt ∝ C^b are fitted separately and a + b need not be 1"
+)
 
 MIN_FRONTIER_MODELS = 3
 
@@ -45,6 +53,7 @@ class FrontierFit(AllocationFit):
     n_runs: int
     points: Points = field(repr=False, compare=False)
     curves: RunCurves = field(repr=False, compare=False)
+    convention: ConventionCheck | None = None
 
     def line_band(self, C, which: str = "N") -> pd.DataFrame:
         """Pointwise percentile band of the fitted line at C from the bootstrap (for charts)."""
@@ -73,6 +82,7 @@ class FrontierFit(AllocationFit):
             "n_points": len(self.points),
             "resample_unit": self.points.unit,
             "derived_columns": list(self.points.derived),
+            "compute_convention": None if self.convention is None else self.convention.to_dict(),
         }
 
 
@@ -85,6 +95,7 @@ def _frontier_from_matrix(M: np.ndarray, N_runs: np.ndarray):
     return idx, np.where(np.isfinite(best), best, np.nan)
 
 
+@quiet
 def fit_frontier(
     df: pd.DataFrame,
     columns: Columns | None = None,
@@ -114,6 +125,8 @@ def fit_frontier(
     points = prepare_points(df, columns, runs_when_missing="N", drop_highest_loss=drop_highest_loss, dropna=dropna)
     msgs = list(points.notes)
     require_sizes(points, 2, "the frontier fit")
+    convention = check_convention(points)
+    msgs += convention_warnings(convention, ALLOCATION_CONSEQUENCE)
     if np.ptp(np.log(points.C)) <= 1e-12:
         raise UserError(
             "all points are at one compute budget; the frontier fit needs loss curves logged over "
@@ -161,7 +174,7 @@ def fit_frontier(
     C = grid[keep]
     run_opt = idx[keep]
     N_opt = curves.N[run_opt]
-    D_opt = C / (6.0 * N_opt)
+    D_opt = C / curves.flops_per_input[run_opt]
     frontier = pd.DataFrame(
         {"C": C, "N_opt": N_opt, "D_opt": D_opt, "loss_opt": best[keep], "run": [curves.labels[i] for i in run_opt]}
     )
@@ -179,12 +192,18 @@ def fit_frontier(
     ones = np.ones((1, C.size), bool)
     sa, ia = loglog_lines_batched(lC, np.log(N_opt)[None], ones)
     sb, ib = loglog_lines_batched(lC, np.log(D_opt)[None], ones)
-    point = {"a": float(sa[0]), "b": float(sb[0]), "a0": float(np.exp(ia[0])), "b0": float(np.exp(ib[0]))}
+    point = {
+        "a": float(sa[0]),
+        "b": float(sb[0]),
+        "a0": float(np.exp(ia[0])),
+        "b0": float(np.exp(ib[0])),
+        "a_plus_b": float(sa[0] + sb[0]),
+    }
 
     estimates = estimates_from_samples(point, None, ci_level)
     boot = None
     if bootstrap:
-        samples, valid = _bootstrap(M[keep], curves.N, lC, bootstrap, seed)
+        samples, valid = _bootstrap(M[keep], curves.N, curves.flops_per_input, lC, bootstrap, seed)
         frac = float(valid.mean())
         if frac < 0.9:
             msgs.append(f"only {frac:.1%} of bootstrap replicates had >= 2 models on the frontier; intervals use those")
@@ -214,6 +233,7 @@ def fit_frontier(
         n_runs=curves.n_runs,
         points=points,
         curves=curves,
+        convention=convention,
     )
 
 
@@ -294,13 +314,20 @@ def _edge_warnings(C: np.ndarray, bracketed: tuple[float, float]) -> list[str]:
 
 
 def _bootstrap(
-    M: np.ndarray, N_runs: np.ndarray, lC: np.ndarray, replicates: int, seed: int | None, chunk: int = 4_000_000
+    M: np.ndarray,
+    N_runs: np.ndarray,
+    fpi_runs: np.ndarray,
+    lC: np.ndarray,
+    replicates: int,
+    seed: int | None,
+    chunk: int = 4_000_000,
 ):
     """Vectorised frontier bootstrap. Returns coefficient samples (plus the per-replicate frontier
     N_opt and loss on the grid, for the compute-law bootstrap) and the valid mask."""
     G, R = M.shape
     present = run_counts(R, replicates, seed) > 0
     N_opt = np.full((replicates, G), np.nan)
+    F_opt = np.full((replicates, G), np.nan)
     L_opt = np.full((replicates, G), np.nan)
     step = max(1, chunk // max(1, G * R))
     for s in range(0, replicates, step):
@@ -308,12 +335,13 @@ def _bootstrap(
         Mk = np.where(pk[:, None, :], M[None], np.nan)
         idx, best = _frontier_from_matrix(Mk, N_runs)
         N_opt[s : s + step] = np.where(idx >= 0, N_runs[idx.clip(0)], np.nan)
+        F_opt[s : s + step] = np.where(idx >= 0, fpi_runs[idx.clip(0)], np.nan)
         L_opt[s : s + step] = best
     ok = np.isfinite(N_opt)
     logN = np.log(np.where(ok, N_opt, 1.0))
     n_models = np.array([np.unique(row[np.isfinite(row)]).size for row in N_opt])
     sa, ia = loglog_lines_batched(lC, logN, ok)
-    logD = np.log(np.exp(lC)[None] / 6.0) - logN
+    logD = lC[None] - np.log(np.where(ok, F_opt, 1.0))
     sb, ib = loglog_lines_batched(lC, logD, ok)
     valid = (n_models >= 2) & np.isfinite(sa)
     samples = {
@@ -321,6 +349,7 @@ def _bootstrap(
         "b": np.where(valid, sb, np.nan),
         "a0": np.where(valid, np.exp(ia), np.nan),
         "b0": np.where(valid, np.exp(ib), np.nan),
+        "a_plus_b": np.where(valid, sa + sb, np.nan),
         "N_opt_grid": N_opt,
         "loss_opt_grid": L_opt,
         "n_models": n_models.astype(float),

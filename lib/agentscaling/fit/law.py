@@ -3,6 +3,12 @@
 With C = 6ND, minimising L at fixed C gives (Hoffmann et al. 2022, App. D):
     N_opt(C) = G (C/6)^a,  D_opt(C) = G^-1 (C/6)^b,  G = (alpha A / (beta B))^(1/(alpha+beta)),
     a = beta/(alpha+beta),  b = alpha/(alpha+beta).
+
+Other compute conventions: when the FLOPs per training input grow as c N^gamma (C = c N^gamma D;
+6ND is c = 6, gamma = 1; a CNN's FLOP counter can give gamma ~ 0.8), the same minimisation gives
+    N_opt(C) = G_c (C/c)^a,  G_c = (alpha A / (gamma beta B))^(1/(alpha + gamma beta)),
+    a = beta/(alpha + gamma beta),  b = 1 - gamma a = alpha/(alpha + gamma beta),  D_opt = C/(c N_opt^gamma),
+so a + b = (alpha + beta)/(alpha + gamma beta) is 1 only when gamma = 1.
 """
 
 from __future__ import annotations
@@ -11,6 +17,32 @@ import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class ComputeConvention:
+    """Training FLOPs per input (token, sample) as c * N^gamma, i.e. C = c N^gamma D."""
+
+    c: float = 6.0
+    gamma: float = 1.0
+
+    @property
+    def is_6nd(self) -> bool:
+        return self.c == 6.0 and self.gamma == 1.0
+
+    def flops_per_input(self, N):
+        return self.c * np.asarray(N, float) ** self.gamma
+
+    def tokens(self, N, C):
+        """D such that C is spent on a model of N parameters."""
+        return np.asarray(C, float) / self.flops_per_input(N)
+
+    def to_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+#: Kaplan/Chinchilla's C = 6ND.
+SIX_ND = ComputeConvention()
 
 
 @dataclass(frozen=True)
@@ -40,14 +72,27 @@ class ParametricLaw:
         with np.errstate(invalid="ignore", divide="ignore"):
             return float(np.float64(self.alpha * self.A / (self.beta * self.B)) ** (1.0 / (self.alpha + self.beta)))
 
-    def n_opt(self, C):
-        return self.G * (np.asarray(C, float) / 6.0) ** self.a
+    def allocation_exponents(self, convention: ComputeConvention = SIX_ND) -> tuple[float, float]:
+        """(a, b) of N_opt ∝ C^a and D_opt ∝ C^b under a compute convention (see module doc)."""
+        a = self.beta / (self.alpha + convention.gamma * self.beta)
+        return a, 1.0 - convention.gamma * a
 
-    def d_opt(self, C):
-        return (np.asarray(C, float) / 6.0) ** self.b / self.G
+    def G_for(self, convention: ComputeConvention = SIX_ND) -> float:
+        """The prefactor G_c of N_opt = G_c (C/c)^a (G itself under 6ND)."""
+        g = convention.gamma
+        with np.errstate(invalid="ignore", divide="ignore"):
+            base = np.float64(self.alpha * self.A / (g * self.beta * self.B))
+            return float(base ** (1.0 / (self.alpha + g * self.beta)))
 
-    def loss_opt(self, C):
-        return self.loss(self.n_opt(C), self.d_opt(C))
+    def n_opt(self, C, convention: ComputeConvention = SIX_ND):
+        a, _ = self.allocation_exponents(convention)
+        return self.G_for(convention) * (np.asarray(C, float) / convention.c) ** a
+
+    def d_opt(self, C, convention: ComputeConvention = SIX_ND):
+        return convention.tokens(self.n_opt(C, convention), C)
+
+    def loss_opt(self, C, convention: ComputeConvention = SIX_ND):
+        return self.loss(self.n_opt(C, convention), self.d_opt(C, convention))
 
     def to_log(self) -> np.ndarray:
         """LSE parameters (a=log A, b=log B, e=log E, alpha, beta), as in Hoffmann et al. / Epoch AI."""

@@ -20,6 +20,15 @@ coordinates) must be below `grad_tol`. `solver="scipy-default"` runs the naive r
 parameters, raw objective, SciPy defaults) so that its failure can be shown, and it is caught by
 the same check.
 
+The allocation (a, b, G, N_opt, D_opt) assumes a compute convention. With C = 6ND (or C or D
+derived from the other) it is Chinchilla's a = beta/(alpha+beta). When the data's C/D follows another
+law of N (fit/convention.py), the allocation is converted to it (law.py): a = beta/(alpha+gamma beta),
+with the 6ND values kept as a_6nd and b_6nd.
+
+Boundary fits: a term of the law that contributes less than BOUNDARY_TERM of the smallest loss
+anywhere in the data (E -> 0, A or B -> 0), or an exponent within BOUNDARY_EXPONENT_TOL of
+EXPONENT_LIMITS, is listed in `at_bounds` with a warning: the bound, not the data, sets it.
+
 Bootstrap replicates (weighted refits from the point estimate) are solved all at once by a
 Levenberg-Marquardt-damped Newton method on the exact Hessian (`_newton_batch`), ~15x faster than
 one L-BFGS-B call per replicate and identical to it (objective within 1e-14 relative on the
@@ -40,9 +49,10 @@ from scipy.optimize import curve_fit, minimize, nnls
 from ..errors import UserError
 from ._threads import blas_single_thread
 from .bootstrap import DEFAULT_REPLICATES, map_chunks, point_weights, split
-from .common import BootstrapInfo, FitResultBase, emit, estimates_from_samples
+from .common import BootstrapInfo, FitResultBase, bound_message, emit, estimates_from_samples, near_bounds, quiet
+from .convention import ConventionCheck, check_convention, convention_warnings
 from .data import Columns, Points, identifiability_warnings, prepare_points, require_sizes
-from .law import ParametricLaw
+from .law import SIX_ND, ComputeConvention, ParametricLaw
 
 #: Chinchilla's initialisation grid (Hoffmann et al. 2022, App. D.2), in LSE coordinates.
 CHINCHILLA_GRID = dict(
@@ -54,6 +64,12 @@ CHINCHILLA_GRID = dict(
 )
 
 ROBUST_OPTIONS = dict(ftol=1e-15, gtol=1e-10, maxiter=10_000, maxfun=50_000, maxls=50)
+
+#: A term of the law below this fraction of the smallest loss everywhere in the data is at its bound 0.
+BOUNDARY_TERM = 1e-3
+#: The exponents' physical range (also curve_fit's bounds) and how close to it counts as "at" it.
+EXPONENT_LIMITS = (0.0, 3.0)
+BOUNDARY_EXPONENT_TOL = 1e-3
 
 
 def chinchilla_grid() -> np.ndarray:
@@ -256,14 +272,16 @@ class ParametricFit(FitResultBase):
     n_runs: int
     n_dropped: int
     points: Points = field(repr=False, compare=False)
+    convention: ConventionCheck | None = None
 
     @property
     def a(self) -> float:
-        return self.law.a
+        """N_opt ∝ C^a under the data's compute convention (Chinchilla's beta/(alpha+beta) under 6ND)."""
+        return self["a"]
 
     @property
     def b(self) -> float:
-        return self.law.b
+        return self["b"]
 
     def residuals(self) -> pd.DataFrame:
         """Per point: N, D, C, loss, predicted loss and the log residual log(L̂) - log(L)."""
@@ -282,30 +300,77 @@ class ParametricFit(FitResultBase):
             "n_dropped": self.n_dropped,
             "resample_unit": self.points.unit,
             "derived_columns": list(self.points.derived),
+            "compute_convention": None if self.convention is None else self.convention.to_dict(),
         }
 
 
-def _derived(theta_or_law, at_compute: Sequence[float]) -> dict[str, float]:
-    law = theta_or_law if isinstance(theta_or_law, ParametricLaw) else ParametricLaw.from_log(theta_or_law)
-    d = {"E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta, "a": law.a, "b": law.b, "G": law.G}
+def _derived(law: ParametricLaw, at_compute: Sequence[float], conv: ComputeConvention = SIX_ND) -> dict[str, float]:
+    a, b = law.allocation_exponents(conv)
+    d = {"E": law.E, "A": law.A, "B": law.B, "alpha": law.alpha, "beta": law.beta, "a": a, "b": b, "G": law.G_for(conv)}
+    if not conv.is_6nd:
+        d["a_6nd"], d["b_6nd"] = law.a, law.b
     for C in at_compute:
-        n, dd = float(law.n_opt(C)), float(law.d_opt(C))
+        n, dd = float(law.n_opt(C, conv)), float(law.d_opt(C, conv))
         d[f"N_opt@{C:.3g}"], d[f"D_opt@{C:.3g}"], d[f"D_over_N@{C:.3g}"] = n, dd, dd / n
     return d
 
 
-def _samples_from_thetas(thetas: np.ndarray, at_compute) -> dict[str, np.ndarray]:
+def _samples_from_thetas(thetas: np.ndarray, at_compute, conv: ComputeConvention = SIX_ND) -> dict[str, np.ndarray]:
     """Coefficient samples from bootstrap parameter vectors (vectorised)."""
     a_, b_, e_, al, be = thetas.T
     A, B, E = np.exp(a_), np.exp(b_), np.exp(e_)
+    c, g = conv.c, conv.gamma
     with np.errstate(all="ignore"):
-        G = (al * A / (be * B)) ** (1.0 / (al + be))
-        s = {"E": E, "A": A, "B": B, "alpha": al, "beta": be, "a": be / (al + be), "b": al / (al + be), "G": G}
+        G = (al * A / (g * be * B)) ** (1.0 / (al + g * be))
+        a = be / (al + g * be)
+        s = {"E": E, "A": A, "B": B, "alpha": al, "beta": be, "a": a, "b": 1.0 - g * a, "G": G}
+        if not conv.is_6nd:
+            s["a_6nd"], s["b_6nd"] = be / (al + be), al / (al + be)
         for C in at_compute:
-            n = G * (C / 6.0) ** s["a"]
-            d = (C / 6.0) ** s["b"] / G
+            n = G * (C / c) ** a
+            d = C / (c * n**g)
             s[f"N_opt@{C:.3g}"], s[f"D_opt@{C:.3g}"], s[f"D_over_N@{C:.3g}"] = n, d, d / n
     return s
+
+
+def boundary_terms(law: ParametricLaw, points: Points) -> tuple[str, ...]:
+    """Coefficients of `law` at or near a bound (see module doc)."""
+    floor = BOUNDARY_TERM * float(points.loss.min())
+    with np.errstate(all="ignore"):
+        terms = {
+            "E": law.E,
+            "A": float(np.max(law.A / points.N**law.alpha)),
+            "B": float(np.max(law.B / points.D**law.beta)),
+        }
+    out = [k for k, v in terms.items() if not v > floor]
+    out += near_bounds(
+        {"alpha": law.alpha, "beta": law.beta},
+        {"alpha": EXPONENT_LIMITS, "beta": EXPONENT_LIMITS},
+        BOUNDARY_EXPONENT_TOL,
+    )
+    return tuple(out)
+
+
+def _convention_and_bounds(law: ParametricLaw, points: Points, msgs: list[str]):
+    """The compute convention the allocation uses, and the coefficients at a bound (with warnings)."""
+    check = check_convention(points)
+    conv = check.convention
+    if not conv.is_6nd:
+        a, _ = law.allocation_exponents(conv)
+        msgs += convention_warnings(
+            check,
+            f"the allocation is converted to it: a = beta/(alpha + gamma beta) = {a:.3f} (the 6ND formula "
+            f"beta/(alpha + beta) would give {law.a:.3f}, kept as a_6nd)",
+        )
+    at_bounds = boundary_terms(law, points)
+    if at_bounds:
+        msgs.append(
+            bound_message(
+                at_bounds,
+                f"E = {law.E:.3g}, A = {law.A:.3g}, B = {law.B:.3g}, alpha = {law.alpha:.3g}, beta = {law.beta:.3g}",
+            )
+        )
+    return check, at_bounds
 
 
 def _check_enough(points: Points, method: str) -> None:
@@ -329,6 +394,7 @@ def _init_thetas(init, prob: _Problem, n_starts: int) -> tuple[np.ndarray, int]:
     return np.array(thetas, float), 0
 
 
+@quiet
 @blas_single_thread
 def fit_parametric(
     df: pd.DataFrame,
@@ -408,7 +474,8 @@ def fit_parametric(
             "formulas N_opt, D_opt do not apply"
         )
 
-    point = _derived(law, at_compute)
+    check, at_bounds = _convention_and_bounds(law, points, msgs)
+    point = _derived(law, at_compute, check.convention)
     boot = None
     estimates = estimates_from_samples(point, None, ci_level)
     if bootstrap:
@@ -418,7 +485,7 @@ def fit_parametric(
         outs = map_chunks(_bootstrap_chunk, chunks, n_jobs)
         thetas = np.concatenate([o[0] for o in outs])
         conv = np.concatenate([o[1] for o in outs])
-        samples = _samples_from_thetas(thetas, at_compute)
+        samples = _samples_from_thetas(thetas, at_compute, check.convention)
         samples["converged"] = conv.astype(float)
         frac = float(conv.mean())
         if frac < 0.95:
@@ -454,6 +521,7 @@ def fit_parametric(
         converged=ok,
         warnings=emit(msgs),
         bootstrap=boot,
+        at_bounds=at_bounds,
         law=law,
         variant="robust",
         objective=best_f,
@@ -462,6 +530,7 @@ def fit_parametric(
         n_runs=points.n_runs,
         n_dropped=points.n_dropped,
         points=points,
+        convention=check,
     )
 
 
@@ -585,6 +654,7 @@ def _lsq_chunk(args):
     return out, conv
 
 
+@quiet
 @blas_single_thread
 def fit_parametric_lsq(
     df: pd.DataFrame,
@@ -603,7 +673,7 @@ def fit_parametric_lsq(
     """The paper's parametric fit: curve_fit (trust-region reflective, because of the bounds in
     LSQ_BOUNDS) of L = E + A/N^alpha + B/D^beta on the raw losses, from the best `n_starts` of an
     NNLS-seeded exponent grid (LSQ_EXPONENT_GRID). Converged means curve_fit reported success; a
-    parameter on a bound is flagged as a warning. Bootstrap replicates are solved together by
+    parameter at or near a bound is listed in at_bounds with a warning. Bootstrap replicates are solved together by
     `_lsq_batch` (same objective), with curve_fit as the fallback."""
     points = prepare_points(
         df, columns, runs_when_missing="point", drop_highest_loss=drop_highest_loss, dropna=dropna, c_range=c_range
@@ -624,14 +694,10 @@ def fit_parametric_lsq(
     sse, p, mesg, ok = best
     if not ok:
         msgs.append(f"least-squares fit did not converge ({mesg}); do not trust these coefficients")
-    names = ["E", "A", "B", "alpha", "beta"]
     lo, hi = LSQ_BOUNDS
-    for i, name in enumerate(names):
-        for bound in (lo[i], hi[i]):
-            if np.isfinite(bound) and abs(p[i] - bound) <= 1e-6 * max(1.0, abs(bound)):
-                msgs.append(f"{name} = {p[i]:.4g} sits on its bound {bound:g}; the fit is constrained there")
     law = ParametricLaw(*map(float, p))
-    point = _derived(law, at_compute)
+    check, at_bounds = _convention_and_bounds(law, points, msgs)
+    point = _derived(law, at_compute, check.convention)
     estimates = estimates_from_samples(point, None, ci_level)
     boot = None
     if bootstrap:
@@ -642,7 +708,7 @@ def fit_parametric_lsq(
         conv = np.concatenate([o[1] for o in outs])
         thetas = np.column_stack([np.log(ps[:, 1]), np.log(ps[:, 2]), np.log(ps[:, 0]), ps[:, 3], ps[:, 4]])
         with np.errstate(divide="ignore"):
-            samples = _samples_from_thetas(thetas, at_compute)
+            samples = _samples_from_thetas(thetas, at_compute, check.convention)
         samples["E"], samples["A"], samples["B"] = ps[:, 0], ps[:, 1], ps[:, 2]  # exact, even when 0
         frac = float(conv.mean())
         if frac < 0.95:
@@ -670,6 +736,7 @@ def fit_parametric_lsq(
         converged=ok,
         warnings=emit(msgs),
         bootstrap=boot,
+        at_bounds=at_bounds,
         law=law,
         variant="lsq",
         objective=sse,
@@ -678,4 +745,5 @@ def fit_parametric_lsq(
         n_runs=points.n_runs,
         n_dropped=points.n_dropped,
         points=points,
+        convention=check,
     )
