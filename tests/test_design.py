@@ -23,12 +23,14 @@ def test_a_wide_dense_ladder_is_approved_and_recovers_a():
     assert abs(report.bias) <= 0.03 and report.identified == 1.0
 
 
-def test_a_narrow_frontier_ladder_is_rejected_for_its_bias():
-    """Five sizes over 1.3 decades (the old cpu WM ladder): the frontier traces the budget, a is biased up."""
+def test_a_narrow_frontier_ladder_is_rejected():
+    """Five sizes over 1.3 decades, all trained on one D (the old cpu WM ladder): the larger models take
+    the frontier over only where the smaller runs end, so the frontier ends there and is not identified
+    (with handover="any" it would trace the budget and a would be biased up by ~0.2)."""
     narrow = Design("narrow", (5.5e3, 1.1e4, 2.7e4, 5.4e4, 1.1e5), 1e7, method="frontier")
     report = simulate(narrow, a=0.49, n_sim=10, bootstrap=40, seed=1)
     assert not report.approved
-    assert report.bias > 0.1 and any("bias" in r for r in report.reasons)
+    assert report.identified < 0.5 and any("identified" in r for r in report.reasons)
 
 
 def test_design_cli(capsys):

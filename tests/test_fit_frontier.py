@@ -156,15 +156,47 @@ def test_variable_projection_solver_matches_curve_fit():
         assert c[i] == pytest.approx(p[2], rel=1e-4, abs=1e-6)
 
 
-def test_frontier_warns_when_no_run_went_past_its_optimum():
-    """Runs stopped before their compute-optimal point are never overtaken while training; the
-    frontier then traces where runs stop, and the fit must say so. Runs trained 8x past it must not."""
+def test_frontier_ends_where_a_run_ends_while_still_the_best():
+    """Runs stopped before they are overtaken hand the frontier to larger models only where they end;
+    the frontier then traces where runs stop. By default the grid ends at the first such hand-over
+    (too few models remain: not identified); handover="any" keeps it and warns. Runs trained 8x past
+    their optimum are overtaken while training, and neither happens."""
     from agentscaling.fit.synthetic import sweep_curves
 
     law = ParametricLaw(E=1.7, A=400.0, B=400.0, alpha=0.34, beta=0.28)
     sizes = np.geomspace(1e6, 1e8, 6)
-    msg = "no model was overtaken while still training"
-    short = fit_frontier(sweep_curves(law, sizes, past_optimal=0.5), bootstrap=0)
-    assert any(msg in w for w in short.warnings)
+    short_data = sweep_curves(law, sizes, past_optimal=0.5)
+    trimmed = fit_frontier(short_data, bootstrap=0)
+    assert any("the frontier ends at C" in w for w in trimmed.warnings)
+    assert len(trimmed.models_on_frontier) < 3
+    untrimmed = fit_frontier(short_data, bootstrap=0, handover="any")
+    assert any("no model was overtaken while still training" in w for w in untrimmed.warnings)
+    assert len(untrimmed.models_on_frontier) >= 3
     long = fit_frontier(sweep_curves(law, sizes, past_optimal=8.0), bootstrap=0)
-    assert not any(msg in w for w in long.warnings)
+    assert not any("overtaken" in w or "the frontier ends at C" in w for w in long.warnings)
+    assert len(long.models_on_frontier) >= 4
+
+
+def test_frontier_interval_with_seeds_covers_the_training_noise():
+    """Three seeds per size with a per-run loss offset: the frontier is that of the sizes' mean curves and
+    the bootstrap resamples seeds within sizes, so the interval covers the noise-free design's a in
+    about 95 % of reruns (the seed-resampling bootstrap with m draws, not m - 1, covers ~80 %)."""
+    from agentscaling.fit.synthetic import sweep_curves
+
+    law = ParametricLaw(E=1.7, A=400.0, B=400.0, alpha=0.34, beta=0.28)
+    base = sweep_curves(law, np.geomspace(1e6, 1e8, 6), past_optimal=8.0, points_per_run=30)
+    reference = fit_frontier(base, bootstrap=0).estimates["a"].value
+    covered, widths = [], []
+    for i in range(30):
+        rng = np.random.default_rng(i)
+        frames = []
+        for s in range(3):
+            for rid, g in base.groupby("run_id"):
+                noise = 0.01 * rng.standard_normal() + 0.001 * rng.standard_normal(len(g))
+                frames.append(g.assign(run_id=f"{rid}-s{s}", seed=s, loss=g["loss"] * np.exp(noise)))
+        fit = fit_frontier(pd.concat(frames), bootstrap=200, seed=i)
+        est = fit.estimates["a"]
+        covered.append(est.lo <= reference <= est.hi)
+        widths.append(est.hi - est.lo)
+    assert fit.bootstrap.unit == "seed" and fit.n_runs == 18 and len(fit.curves.N) == 6
+    assert np.mean(covered) >= 0.85 and 0.0 < np.median(widths) < 0.2

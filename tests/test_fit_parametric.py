@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from agentscaling.fit import (
@@ -182,3 +183,29 @@ def test_at_compute_adds_allocation_estimates(chinchilla_fit):
     d = f.to_dict()
     assert set(d["coefficients"]["a"]) == {"value", "ci_lo", "ci_hi", "se"}
     assert d["optimizer"]["grad_norm"] < 1e-6
+
+
+def test_seed_resampling_keeps_sizes_and_gives_the_unbiased_variance_of_a_mean():
+    """Runs that are seeds of one size are resampled within it, m - 1 of m per replicate, so the
+    replicates' variance of a size's mean seed is s^2/m, not the (m-1)/m-shrunk plug-in value; runs of
+    one N that share a seed (isoFLOP budgets) are not seeds."""
+    from agentscaling.fit.bootstrap import point_weights, seed_groups
+
+    sizes = np.repeat([1e6, 1e7], 3)
+    groups = seed_groups(sizes, np.array([0, 1, 2, 0, 1, 2]))
+    assert groups is not None and seed_groups(sizes, np.zeros(6)) is None
+    w = point_weights(np.arange(6), 20000, 0, groups)
+    np.testing.assert_allclose(w[:, :3].sum(1), 3.0)  # every size keeps the weight of its 3 seeds
+    x = np.array([0.0, 1.0, 5.0])
+    means = (w[:, :3] * x).sum(1) / 3.0
+    np.testing.assert_allclose(means.var(), x.var(ddof=1) / 3, rtol=0.05)
+
+    law = ParametricLaw(E=1.7, A=400.0, B=400.0, alpha=0.34, beta=0.28)
+    frames = [
+        sweep_curves(law, np.geomspace(1e6, 1e8, 5), points_per_run=12, noise=0.002, seed=s).assign(
+            run_id=lambda f, s=s: f["run_id"] + f"-s{s}", seed=s
+        )
+        for s in range(2)
+    ]
+    fit = fit_parametric_lsq(pd.concat(frames), bootstrap=20)
+    assert fit.bootstrap.unit == "seed"

@@ -63,6 +63,32 @@ class RunCurves:
             flops_per_input=np.array(fpi),
         )
 
+    def mean_by_size(self, groups: np.ndarray) -> "RunCurves":
+        """One curve per model size (`groups`: a size code per run): the geometric mean of its seeds'
+        losses at every C where all of them were logged."""
+        Ns, labels, lc, ll, fpi = [], [], [], [], []
+        for g in range(int(np.max(groups)) + 1):
+            members = np.flatnonzero(groups == g)
+            lo = max(self.log_c[r][0] for r in members)
+            hi = min(self.log_c[r][-1] for r in members)
+            x = np.unique(np.concatenate([self.log_c[r] for r in members]))
+            x = x[(x >= lo) & (x <= hi)]
+            y = np.mean([np.interp(x, self.log_c[r], self.log_loss[r]) for r in members], axis=0)
+            Ns.append(float(self.N[members[0]]))
+            labels.append(f"N={self.N[members[0]]:.4g} ({members.size} seeds)")
+            lc.append(x)
+            ll.append(y)
+            fpi.append(float(np.median(self.flops_per_input[members])))
+        return RunCurves(
+            N=np.array(Ns),
+            labels=tuple(labels),
+            c_first=np.exp([x[0] for x in lc]),
+            c_last=np.exp([x[-1] for x in lc]),
+            log_c=tuple(lc),
+            log_loss=tuple(ll),
+            flops_per_input=np.array(fpi),
+        )
+
     def read(self, C: np.ndarray, mode: str = "interpolate", rel_tol: float = 0.0) -> np.ndarray:
         """(len(C), n_runs) losses at C; NaN where a run did not reach C. A run with a single logged
         point (an isoFLOP design: one final loss per run) counts at any C within rel_tol of its own."""

@@ -11,6 +11,9 @@ Rules (the same for every method and the CLI):
   default column `run_id` is absent the caller chooses the fallback: each point is its own run
   (independent final-loss points, as in the Chinchilla CSV) or each distinct N is one run
   (one curve per model size). A run column that was named explicitly must exist.
+- An optional seed column (default `seed`, used when present) marks runs of one N that differ only in
+  their training seed: when every size has at least two runs with distinct seeds, the fits average
+  or resample seeds within sizes (fit/bootstrap.py).
 - NaN/inf or non-positive values are errors (never silently dropped); `dropna=True` drops
   non-finite rows with a FitWarning instead.
 """
@@ -24,8 +27,10 @@ import pandas as pd
 
 from ..errors import UserError
 from ..paths import data_file
+from .bootstrap import seed_groups
 
 DEFAULT_RUN_COL = "run_id"
+DEFAULT_SEED_COL = "seed"
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,7 @@ class Columns:
     C: str = "C"
     loss: str = "loss"
     budget: str | None = None  # nominal isoFLOP budget of each row (optional)
+    seed: str | None = DEFAULT_SEED_COL  # training seed of each run (optional)
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,20 @@ class Points:
     @property
     def budget(self) -> np.ndarray:
         return self.frame["budget"].to_numpy(float)
+
+    @property
+    def seed_groups(self) -> np.ndarray | None:
+        """A size code per run (0..R-1 order) when the runs are seeds of their sizes (see
+        bootstrap.seed_groups), else None."""
+        if self.unit != "run" or "seed" not in self.frame.columns:
+            return None
+        per_run = self.frame.groupby("run", sort=True)[["N", "seed"]].first()
+        return seed_groups(per_run["N"].to_numpy(float), per_run["seed"].to_numpy())
+
+    @property
+    def resample_unit(self) -> str:
+        """What a bootstrap replicate resamples: "seed" (within sizes) or the unit."""
+        return "seed" if self.seed_groups is not None else self.unit
 
     @property
     def n_runs(self) -> int:
@@ -132,6 +152,8 @@ def prepare_points(
         raise UserError(f"run column {cols.run!r} not found; available: {available}")
     if cols.budget is not None and cols.budget not in df.columns:
         raise UserError(f"budget column {cols.budget!r} not found; available: {available}")
+    if cols.seed is not None and cols.seed not in df.columns and cols.seed != DEFAULT_SEED_COL:
+        raise UserError(f"seed column {cols.seed!r} not found; available: {available}")
 
     out = pd.DataFrame(index=df.index)
     for canon, name, present in (
@@ -191,6 +213,13 @@ def prepare_points(
         unit = "point"
     out["run_label"] = labels.astype(str).to_numpy()
     out["run"] = pd.factorize(labels)[0]
+    if unit == "run" and cols.seed is not None and cols.seed in df.columns:
+        seeds = df[cols.seed]
+        if seeds.isna().any():
+            raise UserError(f"seed column {cols.seed!r} has {int(seeds.isna().sum())} missing value(s)")
+        if (seeds.groupby(out["run"].to_numpy()).nunique() > 1).any():
+            raise UserError(f"seed column {cols.seed!r} changes within a run; a run has one seed")
+        out["seed"] = seeds.astype(str).to_numpy()
 
     lo, hi = c_range
     if lo is not None or hi is not None:
@@ -217,7 +246,7 @@ def prepare_points(
             bad_run = out.loc[out["run"] == n_per_run.index[(n_per_run > 1).to_numpy()][0], "run_label"].iloc[0]
             raise UserError(f"run {bad_run!r} has more than one N; each run must be one model size")
     out["run"] = pd.factorize(out["run"])[0]
-    keep_cols = ["run", "run_label", "N", "D", "C", "loss"] + (["budget"] if "budget" in out.columns else [])
+    keep_cols = ["run", "run_label", "N", "D", "C", "loss"] + [c for c in ("budget", "seed") if c in out.columns]
     frame = out[keep_cols].reset_index(drop=True)
     return Points(frame=frame, unit=unit, derived=tuple(derived), n_dropped=n_dropped, notes=tuple(notes))
 

@@ -12,8 +12,16 @@
    fitted separately (under 6ND, b = 1 - a up to floating point; a + b is reported with its CI, and
    a warning says when C is not 6ND).
 
-The bootstrap resamples runs: a replicate keeps the runs it drew (duplicates do not change an
-argmin), recomputes the frontier on the same grid and refits the lines, all vectorised.
+A model is on the frontier at C only by comparison with the models that reached C. When a model
+leaves the frontier because its own run ended while it was still the best (it was never overtaken),
+the next larger model takes over by default, not because it is better: beyond that point the frontier
+traces where the runs stop. By default the grid ends at the first such hand-over (handover=
+"overtaken"); designs that train every size past its optimum never have one.
+
+Seeds: when every model size was trained with several seeds (several runs of one N), the frontier is
+that of each size's mean curve (the geometric mean of its seeds' losses), and the bootstrap resamples
+seeds within sizes. Otherwise it resamples runs: a replicate keeps the runs it drew (duplicates do
+not change an argmin), recomputes the frontier on the same grid and refits the lines, all vectorised.
 """
 
 from __future__ import annotations
@@ -108,6 +116,7 @@ def fit_frontier(
     ci_level: float = 0.95,
     seed: int | None = 0,
     grid_range: str = "bracketed",
+    handover: str = "overtaken",
     drop_highest_loss: int = 0,
     dropna: bool = False,
 ) -> FrontierFit:
@@ -121,6 +130,8 @@ def fit_frontier(
     optimum may lie beyond the sampled sizes, the frontier sticks to the extreme size, and the
     fitted a is biased towards 0. If fewer than 3 sizes remain, the overlap range is kept (with a
     warning). grid_range="overlap" keeps the overlap range, with warnings where the ends are long.
+    handover="overtaken" (default) ends the grid where a model leaves the frontier only because its run
+    ended (see the module doc); "any" keeps the whole range.
     """
     points = prepare_points(df, columns, runs_when_missing="N", drop_highest_loss=drop_highest_loss, dropna=dropna)
     msgs = list(points.notes)
@@ -134,7 +145,14 @@ def fit_frontier(
         )
     if points.unit == "N":
         msgs.append("no run column: each distinct N is treated as one run (one loss curve per size)")
-    curves = RunCurves.from_points(points)
+    run_curves = RunCurves.from_points(points)
+    groups = points.seed_groups
+    curves = run_curves if groups is None else run_curves.mean_by_size(groups)
+    if groups is None and "seed" in points.frame.columns and points.frame["seed"].nunique() > 1:
+        msgs.append(
+            "some model sizes have several seeds and others one: the runs are resampled as independent curves, "
+            "so the interval does not include the training noise of the single-seed sizes"
+        )
     single = np.mean([x.size == 1 for x in curves.log_c])
     if single > 0.5:
         msgs.append(
@@ -143,6 +161,8 @@ def fit_frontier(
         )
     if grid_range not in ("bracketed", "overlap"):
         raise UserError(f"grid_range must be 'bracketed' or 'overlap'; got {grid_range!r}")
+    if handover not in ("overtaken", "any"):
+        raise UserError(f"handover must be 'overtaken' or 'any'; got {handover!r}")
     if n_grid < 3:
         raise UserError("n_grid must be at least 3")
     if c_min is not None and c_max is not None:
@@ -173,10 +193,27 @@ def fit_frontier(
         raise UserError("fewer than two grid points have any run; choose c_min/c_max inside the logged compute")
     C = grid[keep]
     run_opt = idx[keep]
+    keep_idx = np.flatnonzero(keep)
+    if handover == "overtaken":
+        end = _first_handover_by_ending(C, run_opt, curves)
+        if end is not None:
+            hi = float(C[end])
+            msgs.append(
+                f"the frontier ends at C = {hi:.3g}: there {curves.labels[run_opt[end]]} leaves it because its run "
+                "ends while it is still the best (it was never overtaken); beyond that a larger model would lead only "
+                "because the smaller ones were not trained that far. Train the smaller models longer to extend it"
+            )
+            C, run_opt, keep_idx = C[: end + 1], run_opt[: end + 1], keep_idx[: end + 1]
+            if C.size < 2:
+                raise UserError(
+                    "the frontier ends before its first hand-over: no model was overtaken while still training, "
+                    "so the frontier only traces where the runs stop (train the smaller models longer, or use the "
+                    "parametric fit)"
+                )
     N_opt = curves.N[run_opt]
     D_opt = C / curves.flops_per_input[run_opt]
     frontier = pd.DataFrame(
-        {"C": C, "N_opt": N_opt, "D_opt": D_opt, "loss_opt": best[keep], "run": [curves.labels[i] for i in run_opt]}
+        {"C": C, "N_opt": N_opt, "D_opt": D_opt, "loss_opt": best[keep_idx], "run": [curves.labels[i] for i in run_opt]}
     )
     models = tuple(sorted(set(map(float, N_opt))))
     bracketed = _bracketed_range(C, N_opt, curves.N)
@@ -203,14 +240,19 @@ def fit_frontier(
     estimates = estimates_from_samples(point, None, ci_level)
     boot = None
     if bootstrap:
-        samples, valid = _bootstrap(M[keep], curves.N, curves.flops_per_input, lC, bootstrap, seed)
+        if groups is None:
+            samples, valid = _bootstrap(M[keep_idx], curves.N, curves.flops_per_input, lC, bootstrap, seed)
+        else:
+            samples, valid = _bootstrap_seeds(
+                run_curves.read(C, read), groups, curves.N, curves.flops_per_input, lC, bootstrap, seed
+            )
         frac = float(valid.mean())
         if frac < 0.9:
             msgs.append(f"only {frac:.1%} of bootstrap replicates had >= 2 models on the frontier; intervals use those")
         boot = BootstrapInfo(
             replicates=bootstrap,
-            unit=points.unit,
-            n_units=curves.n_runs,
+            unit=points.unit if groups is None else "seed",
+            n_units=run_curves.n_runs,
             ci_level=ci_level,
             seed=seed,
             converged_fraction=1.0,
@@ -230,7 +272,7 @@ def fit_frontier(
         c_range_source=source,
         bracketed_range=bracketed,
         read=read,
-        n_runs=curves.n_runs,
+        n_runs=run_curves.n_runs,
         points=points,
         curves=curves,
         convention=convention,
@@ -259,6 +301,16 @@ def _past_optimum_warnings(C: np.ndarray, run_opt: np.ndarray, curves: RunCurves
             "smaller models longer, or use the parametric fit)"
         ]
     return []
+
+
+def _first_handover_by_ending(C: np.ndarray, run_opt: np.ndarray, curves: RunCurves) -> int | None:
+    """Index of the last grid point before the first hand-over to a larger model that happens because
+    the leading model's run ended (not because it was overtaken); None when there is none."""
+    for j in range(C.size - 1):
+        r, nxt = run_opt[j], run_opt[j + 1]
+        if nxt != r and curves.N[nxt] > curves.N[r] and C[j + 1] > curves.c_last[r] * (1 + 1e-9):
+            return j
+    return None
 
 
 def _check_range(lo: float, hi: float) -> None:
@@ -313,6 +365,37 @@ def _edge_warnings(C: np.ndarray, bracketed: tuple[float, float]) -> list[str]:
     return msgs
 
 
+def _bootstrap_seeds(
+    M_runs: np.ndarray,
+    groups: np.ndarray,
+    N_sizes: np.ndarray,
+    fpi_sizes: np.ndarray,
+    lC: np.ndarray,
+    replicates: int,
+    seed: int | None,
+    chunk: int = 4_000_000,
+):
+    """The hierarchical frontier bootstrap: each replicate draws every size's seeds with replacement,
+    averages them (the geometric mean, as the point estimate does) and recomputes the frontier."""
+    G, R = M_runs.shape
+    S = N_sizes.size
+    counts = run_counts(R, replicates, seed, groups).astype(float)
+    reached = np.isfinite(M_runs)
+    logM = np.where(reached, np.log(np.where(reached, M_runs, 1.0)), 0.0)
+    assign = np.zeros((R, S))
+    assign[np.arange(R), groups] = 1.0
+    means = np.full((replicates, G, S), np.nan)
+    step = max(1, chunk // max(1, G * R))
+    for s in range(0, replicates, step):
+        w = counts[s : s + step]
+        num = np.einsum("br,gr,rs->bgs", w, logM, assign)
+        den = np.einsum("br,gr,rs->bgs", w, reached.astype(float), assign)
+        drawn = np.einsum("br,rs->bs", w, assign)[:, None, :]
+        # a size counts at C only when every seed drawn for it reached C (as in the point estimate)
+        means[s : s + step] = np.where((den > 0) & (den == drawn), np.exp(num / np.where(den > 0, den, 1.0)), np.nan)
+    return _lines_from_frontiers(means, N_sizes, fpi_sizes, lC)
+
+
 def _bootstrap(
     M: np.ndarray,
     N_runs: np.ndarray,
@@ -337,6 +420,20 @@ def _bootstrap(
         N_opt[s : s + step] = np.where(idx >= 0, N_runs[idx.clip(0)], np.nan)
         F_opt[s : s + step] = np.where(idx >= 0, fpi_runs[idx.clip(0)], np.nan)
         L_opt[s : s + step] = best
+    return _lines(N_opt, F_opt, L_opt, lC)
+
+
+def _lines_from_frontiers(M: np.ndarray, N_runs: np.ndarray, fpi_runs: np.ndarray, lC: np.ndarray):
+    """Frontiers of (replicates, G, runs) loss matrices, and their lines."""
+    idx, best = _frontier_from_matrix(M, N_runs)
+    N_opt = np.where(idx >= 0, N_runs[idx.clip(0)], np.nan)
+    F_opt = np.where(idx >= 0, fpi_runs[idx.clip(0)], np.nan)
+    return _lines(N_opt, F_opt, best, lC)
+
+
+def _lines(N_opt: np.ndarray, F_opt: np.ndarray, L_opt: np.ndarray, lC: np.ndarray):
+    """Coefficient samples of the replicates' frontiers (plus their N_opt and loss on the grid, for the
+    compute-law bootstrap) and the valid mask."""
     ok = np.isfinite(N_opt)
     logN = np.log(np.where(ok, N_opt, 1.0))
     n_models = np.array([np.unique(row[np.isfinite(row)]).size for row in N_opt])

@@ -479,7 +479,7 @@ def fit_parametric(
     boot = None
     estimates = estimates_from_samples(point, None, ci_level)
     if bootstrap:
-        weights = point_weights(points.run, bootstrap, seed)
+        weights = point_weights(points.run, bootstrap, seed, points.seed_groups)
         tc_hat = prob.to_centred(theta)
         chunks = [(prob, tc_hat, weights[idx], grad_tol) for idx in split(bootstrap, max(1, n_jobs))]
         outs = map_chunks(_bootstrap_chunk, chunks, n_jobs)
@@ -492,7 +492,7 @@ def fit_parametric(
             msgs.append(f"only {frac:.1%} of bootstrap replicates converged; intervals use the converged ones")
         boot = BootstrapInfo(
             replicates=bootstrap,
-            unit=points.unit,
+            unit=points.resample_unit,
             n_units=points.n_runs,
             ci_level=ci_level,
             seed=seed,
@@ -701,7 +701,7 @@ def fit_parametric_lsq(
     estimates = estimates_from_samples(point, None, ci_level)
     boot = None
     if bootstrap:
-        rng_counts = point_weights(points.run, bootstrap, seed)  # per-point multiplicities
+        rng_counts = point_weights(points.run, bootstrap, seed, points.seed_groups)  # per-point multiplicities
         chunks = [(N, D, L, p, rng_counts[idx]) for idx in split(bootstrap, max(1, n_jobs) * 4)]
         outs = map_chunks(_lsq_chunk, chunks, n_jobs)
         ps = np.concatenate([o[0] for o in outs])
@@ -715,7 +715,7 @@ def fit_parametric_lsq(
             msgs.append(f"only {frac:.1%} of bootstrap replicates converged; intervals use the converged ones")
         boot = BootstrapInfo(
             replicates=bootstrap,
-            unit=points.unit,
+            unit=points.resample_unit,
             n_units=points.n_runs,
             ci_level=ci_level,
             seed=seed,
