@@ -76,3 +76,21 @@ def test_per_ladder_bootstrap_widens_the_slope_ci_and_few_points_give_no_verdict
     one_seed = t[t["seed"] == 0]
     (row,) = tpf_claims(a_vs_tpf(one_seed), one_seed)
     assert row.verdict.startswith("not identified") and "2 seeds per level" in row.verdict
+
+
+def test_seed_spread_is_the_relative_spread_of_final_losses():
+    """Per size: the standard deviation of the seeds' log final loss (earlier points ignored), then the
+    study's median; a size with one seed gives no spread."""
+    from agentscaling.analysis.fits import StudyFits, seed_spread
+
+    rows = []
+    for N, finals in ((1e4, (2.0, 2.2)), (1e5, (1.5, 1.5 * np.exp(0.02))), (1e6, (1.2,))):
+        for seed, final in enumerate(finals):
+            for step, loss in ((10, 9.0 + seed), (20, final)):
+                rows.append({"run_id": f"{N:g}-s{seed}", "N": N, "seed": seed, "step": step, "loss": loss})
+    table = seed_spread([StudyFits("s", "smoke", "N", points=pd.DataFrame(rows))])
+    per_size = table[table["N"] != "median"].set_index("N")["relative spread"]
+    assert list(per_size.index) == [1e4, 1e5]
+    assert per_size[1e4] == pytest.approx(np.log(2.2 / 2.0) / np.sqrt(2))
+    assert per_size[1e5] == pytest.approx(0.02 / np.sqrt(2))
+    assert table.iloc[-1]["relative spread"] == pytest.approx(np.median(per_size))

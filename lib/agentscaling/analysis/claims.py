@@ -19,7 +19,7 @@ from ..fit.frontier import MIN_FRONTIER_MODELS
 from ..studies import get_study
 from ..studies.agents import PAPER_TPF_FIT
 from .extrapolation import ExtrapolationCheck
-from .fits import METHODS, StudyFits, coefficient_table, fits_summary, prob_greater
+from .fits import METHODS, StudyFits, coefficient_table, fits_summary, prob_greater, seed_spread
 from .tokens_per_frame import LinearLogFit
 from .verdicts import (
     NOT_IDENTIFIED,
@@ -273,6 +273,7 @@ def notebook_summary(preset, store, all_fits: Sequence[StudyFits], rows: Sequenc
         "claims": [r.to_dict() for r in rows],
         "coefficients": table.drop(columns=["a (95% CI)", "b (95% CI)"], errors="ignore").to_dict("records"),
         "fits": fits_summary(all_fits),
+        "seed_spread": seed_spread(all_fits).to_dict("records"),
     }
 
 

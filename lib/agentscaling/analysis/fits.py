@@ -264,6 +264,44 @@ def prob_greater(x: StudyFits, y: StudyFits, method: str, name: str = "a", metho
     return float((sx[:, None] > sy[None, :]).mean())
 
 
+def seed_spread(all_fits: Iterable[StudyFits]) -> pd.DataFrame:
+    """The run-to-run spread of the final held-out loss per size with several seeds: the standard
+    deviation of log loss over seeds (a relative spread; 0.01 = 1 %), which the seed bootstrap carries
+    into every interval. One row per size, then a row per study with the median over its sizes."""
+    rows = []
+    for sf in all_fits:
+        pts = sf.points
+        if pts is None or "seed" not in pts.columns:
+            continue
+        final = pts.sort_values("step").groupby("run_id").last()
+        per_size = []
+        for N, g in final.groupby("N"):
+            if g["seed"].nunique() < 2:
+                continue
+            spread = float(np.log(g["loss"].to_numpy(float)).std(ddof=1))
+            per_size.append(spread)
+            rows.append(
+                {
+                    "study": sf.study,
+                    "N": int(N),
+                    "seeds": int(g["seed"].nunique()),
+                    "final loss (mean)": float(g["loss"].mean()),
+                    "relative spread": spread,
+                }
+            )
+        if per_size:
+            rows.append(
+                {
+                    "study": sf.study,
+                    "N": "median",
+                    "seeds": None,
+                    "final loss (mean)": None,
+                    "relative spread": float(np.median(per_size)),
+                }
+            )
+    return pd.DataFrame(rows, columns=["study", "N", "seeds", "final loss (mean)", "relative spread"])
+
+
 def fits_summary(all_fits: Iterable[StudyFits]) -> dict[str, Any]:
     """JSON-able record of every fit: coefficients, CIs, warnings, errors, the paper's values."""
     out: dict[str, Any] = {}

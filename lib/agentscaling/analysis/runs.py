@@ -138,6 +138,11 @@ def plan_table(study: Study) -> pd.DataFrame:
     return df
 
 
+def _seeds_text(s: Study) -> str:
+    seeds = s.seeds or (s.seed,)
+    return f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {', '.join(map(str, seeds))} (every size once per seed)"
+
+
 def plan_markdown(names: Sequence[str], preset_names: Sequence[str] = ("smoke", "cpu", "gpu")) -> str:
     """docs/studies.md's per-study tables, generated from the study definitions (plan_table), so the
     documentation cannot drift from the code."""
@@ -160,7 +165,7 @@ def plan_markdown(names: Sequence[str], preset_names: Sequence[str] = ("smoke", 
             has_conv = bool((df["conv_flops"] > 0).any())
             out += [
                 f"**{preset}**: context {s.context} inputs, {s.tokens_per_update:,} inputs per update "
-                f"({s.batch_size} sequences), {s.precision}, seed {s.seed}, {s.val_sequences} held-out sequences, "
+                f"({s.batch_size} sequences), {s.precision}, {_seeds_text(s)}, {s.val_sequences} held-out sequences, "
                 f"{s.n_log} log points.",
                 "",
             ]

@@ -13,7 +13,7 @@ import pandas as pd
 from ..errors import UserError
 from .common import FitWarning, jsonable
 from .compute_law import fit_compute_law
-from .data import DEFAULT_RUN_COL, Columns
+from .data import DEFAULT_RUN_COL, DEFAULT_SEED_COL, Columns
 from .frontier import fit_frontier
 from .isoflop import DEFAULT_FIT, FITS, fit_isoflop
 from .parametric import fit_parametric, fit_parametric_lsq
@@ -52,6 +52,13 @@ def register(subparsers) -> None:
         default=None,
         help="run id column (default run_id if present; otherwise each point is a run for parametric "
         "fits and each distinct N is a run for frontier/isoflop)",
+    )
+    p.add_argument(
+        "--seed-col",
+        default=None,
+        metavar="NAME",
+        help="training-seed column (default seed if present): when every size has runs with >= 2 distinct "
+        "seeds, the bootstrap resamples seeds within sizes",
     )
     p.add_argument(
         "--budget-col",
@@ -127,6 +134,7 @@ def fit_table(df, args: argparse.Namespace) -> dict:
         C=args.c_col,
         loss=args.loss_col,
         budget=args.budget_col,
+        seed=args.seed_col or DEFAULT_SEED_COL,
     )
     if args.budget_col is not None and args.method != "isoflop":
         raise UserError("--budget-col applies to --method isoflop only")

@@ -275,6 +275,7 @@ def wm_extrapolation(preset: Preset) -> Study:
         base,
         name="wm-extrapolation",
         sizes=(size,),
+        seeds=(),  # one run, as the paper's: it is judged against the ladder's prediction interval
         n_log=80,
         description=f"Extrapolation run: {shape.label} (N={n:,}) trained to {EXTRAPOLATION_FACTOR:g}x the "
         f"final compute of wm-token-64's largest run ({largest.label}, C={largest.flops:.3g})",
@@ -306,6 +307,7 @@ def lr_sweep_study(
         base,
         name="lr-sweep",
         sizes=sizes,
+        seeds=(),
         n_log=30,
         description=f"LR sweep on {base_name}'s model {shape.label}: grid {list(lrs)}; the next sizes are "
         "swept from the previous size's best (agentscaling.analysis.lr.lr_search)",
