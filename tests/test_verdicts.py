@@ -83,3 +83,24 @@ def test_the_report_front_page_gathers_every_claim(tmp_path):
     write_index(tmp_path, "smoke", records)
     assert "decide nothing" in (tmp_path / "index.html").read_text()
     assert "decide nothing" in (tmp_path / "summary.md").read_text()
+
+
+def test_a_design_that_cannot_measure_gives_no_verdict_at_that_preset():
+    """BC-CNN's cpu ladder is declared not measurable (with the evidence): its rows say so whatever the
+    fit, and so does every ordering it enters; at smoke the same fit would get a verdict."""
+    from agentscaling.analysis.claims import ordering_row, value_rows
+    from agentscaling.analysis.fits import StudyFits
+
+    class Fit:
+        estimates = {"a": type("E", (), {"value": 0.66, "lo": 0.62, "hi": 0.70})()}
+        at_bounds = ()
+        bootstrap = None
+
+    cpu = StudyFits("bc-cnn", "cpu", "N", fits={"frontier": Fit()})
+    (row,) = value_rows(cpu, "04", ("frontier",))
+    assert row.verdict.startswith("not measurable at this preset") and "pilot" in row.verdict
+    assert row.ours == 0.66
+    other = StudyFits("bc-token-64", "cpu", "N", fits={"frontier": Fit()})
+    assert ordering_row(cpu, other, "04", "frontier").verdict.startswith("not measurable")
+    (smoke_row,) = value_rows(StudyFits("bc-cnn", "smoke", "N", fits={"frontier": Fit()}), "04", ("frontier",))
+    assert smoke_row.verdict.startswith("agrees")

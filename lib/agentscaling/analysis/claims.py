@@ -23,6 +23,7 @@ from .fits import METHODS, StudyFits, coefficient_table, fits_summary, prob_grea
 from .tokens_per_frame import LinearLogFit
 from .verdicts import (
     NOT_IDENTIFIED,
+    NOT_MEASURABLE,
     NOT_TESTED,
     ClaimRow,
     Verdict,
@@ -55,8 +56,14 @@ def _interval(sf: StudyFits, method: str) -> tuple[float | None, float | None, f
 def value_rows(sf: StudyFits, notebook: str, methods: Sequence[str] = METHODS) -> list[ClaimRow]:
     """One row per method: our a (95 % CI) against the paper's a for the same method."""
     rows = []
+    unmeasurable = get_study(sf.study, sf.preset).not_measurable
     for m in methods:
         paper = paper_value(sf, m)
+        if unmeasurable and (m in sf.fits or m in sf.errors):
+            a, lo, hi = _interval(sf, m) if m in sf.fits else (None, None, None)
+            v = Verdict(NOT_MEASURABLE, unmeasurable)
+            rows.append(ClaimRow(sf.study, m, "a", a, lo, hi, paper, str(v), notebook=notebook))
+            continue
         if m not in sf.fits:
             if m in sf.errors:
                 v = Verdict(NOT_IDENTIFIED, f"not fitted: {sf.errors[m]}")
@@ -109,6 +116,10 @@ def ordering_row(
     reasons = [f"{first.study}: {r}" for r in identification(first.fits[mx])]
     reasons += [f"{second.study}: {r}" for r in identification(second.fits[my])]
     v = ordering_verdict(prob_greater(first, second, mx, method_y=my), reasons)
+    for sf in (first, second):
+        why = get_study(sf.study, sf.preset).not_measurable
+        if why:
+            v = Verdict(NOT_MEASURABLE, f"{sf.study}: {why}")
     d, lo, hi = _difference(first, mx, second, my)
     method = mx if mx == my else f"{mx} vs {my}"
     return ClaimRow(label, method, q, d, lo, hi, paper, str(v), notebook=notebook)

@@ -12,7 +12,9 @@ An ordering claim (the paper's direction between two coefficients, from the boot
 
 A fit that is not identified (a point estimate outside its own interval, an exponent at a bound or
 not in (0, 1), fewer than 3 models on a frontier, no interval at all) gives "not identified" and
-never enters a verdict. Labels always follow the paper's direction."""
+never enters a verdict; a study whose design at a preset cannot measure the coefficient at all (with
+the evidence, `Ladder.not_measurable`) gives "not measurable at this preset". Labels always follow the
+paper's direction."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ MIN_FRONTIER_MODELS = 3
 AGREES, DISAGREES, INCONCLUSIVE = "agrees", "disagrees", "inconclusive"
 HOLDS, REVERSED = "holds", "reversed"
 NOT_IDENTIFIED, NOT_TESTED = "not identified", "not tested"
+NOT_MEASURABLE = "not measurable at this preset"
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,7 @@ def _token_study(
         sizes=tuple(sizes),
         val_sequences=val_sequences or ladder.val_sequences,
         **seeding(seeds or ladder.seeds),
+        not_measurable=ladder.not_measurable,
         precision=preset.precision,
         n_log=50,
         description=description,
@@ -357,6 +358,7 @@ def bc_cnn(preset: Preset) -> Study:
         cnn=cnn,
         val_sequences=ladder.val_sequences,
         **seeding(ladder.seeds),
+        not_measurable=ladder.not_measurable,
         n_log=50,
         precision=preset.precision,
         description=f"BC-CNN: {cnn.frame_size}px frames -> Impala CNN {list(cnn.channels)} x{cnn.res_blocks} res "

@@ -52,6 +52,7 @@ class Study:
     cnn: CNNConfig | None = None  # BC-CNN's frame encoder (None: the plain GPT over tokens)
     description: str = ""
     paper: dict[str, Any] = field(default_factory=dict)  # the paper's reported coefficients for this study
+    not_measurable: str = ""  # why this design cannot measure the paper's coefficients (its verdicts say so)
     task_options: dict[str, Any] = field(default_factory=dict)  # task-specific settings (part of the run config)
 
     @property
@@ -85,7 +86,7 @@ class Study:
         """Everything that determines a run's result, including the hashes of the prepared data and
         tokenizer it trains on; its hash names the run directory."""
         d = asdict(self)
-        for k in ("sizes", "description", "paper", "preset", "seeds"):
+        for k in ("sizes", "description", "paper", "preset", "seeds", "not_measurable"):
             d.pop(k)
         d["size"] = asdict(size)
         d["steps"] = self.steps(size)

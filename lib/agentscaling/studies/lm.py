@@ -61,6 +61,7 @@ def _shakespeare(preset: Preset, mask: str, description: str) -> Study:
         paper=PAPER_SHAKESPEARE[mask],
         precision=preset.precision,
         **seeding(ladder.seeds),
+        not_measurable=ladder.not_measurable,
     )
 
 
@@ -110,6 +111,7 @@ def _books(preset: Preset, tokenizer: str) -> Study:
         paper=PAPER_BOOKS[tokenizer],
         precision=preset.precision,
         **seeding(ladder.seeds),
+        not_measurable=ladder.not_measurable,
     )
 
 
