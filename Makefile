@@ -6,7 +6,7 @@ PRESET ?= cpu
 OUT    ?= reports/$(PRESET)
 SOURCES = lib tests benchmarks notebooks
 
-.PHONY: setup test lint reproduce clean-reports bench
+.PHONY: setup test lint reproduce readme clean-reports bench
 
 # Idempotent: the stamp file is rebuilt only when pyproject.toml changes.
 setup: $(VENV)/.installed
@@ -31,6 +31,10 @@ lint: setup
 
 reproduce: setup
 	$(PY) -m agentscaling reproduce --preset $(PRESET) --out $(OUT)
+
+# Copy reports/$(PRESET)/summary.md into README.md's generated block.
+readme: setup
+	$(PY) -m agentscaling readme --preset $(PRESET)
 
 bench: setup
 	$(PY) benchmarks/train_throughput.py --quick

@@ -104,3 +104,30 @@ def test_a_design_that_cannot_measure_gives_no_verdict_at_that_preset():
     assert ordering_row(cpu, other, "04", "frontier").verdict.startswith("not measurable")
     (smoke_row,) = value_rows(StudyFits("bc-cnn", "smoke", "N", fits={"frontier": Fit()}), "04", ("frontier",))
     assert smoke_row.verdict.startswith("agrees")
+
+
+def test_the_readme_quotes_the_generated_summary(tmp_path):
+    """`agentscaling readme` replaces only the marked block with summary.md and the wall time, is
+    idempotent, and refuses a README without the block or a report that was never run."""
+    from agentscaling.analysis.verdicts import ClaimRow
+    from agentscaling.cli import main
+    from agentscaling.io import atomic_write_json
+    from agentscaling.reports.index import README_BEGIN, README_END, write_index
+
+    report = tmp_path / "reports"
+    report.mkdir()
+    row = ClaimRow("wm-token-64", "parametric", "a", 0.52, 0.48, 0.56, 0.49, "agrees").to_dict()
+    atomic_write_json(report / "03_world_modeling.summary.json", {"claims": [row]})
+    write_index(report, "cpu", [{"notebook": "03_world_modeling.ipynb", "status": "ok", "wall_s": 600.0}])
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# title\n\nbefore\n{README_BEGIN}\nhand-typed, stale\n{README_END}\nafter\n")
+    args = ["readme", "--preset", "cpu", "--report", str(report), "--readme", str(readme)]
+    assert main(args) == 0
+    text = readme.read_text()
+    assert "hand-typed" not in text and text.startswith("# title\n\nbefore\n") and text.endswith("after\n")
+    assert "| 03_world_modeling | wm-token-64 | parametric | 0.52 [0.48, 0.56] | 0.49 | agrees |" in text
+    assert "1 notebooks, 10.0 min of notebook execution" in text
+    assert main(args) == 0 and readme.read_text() == text
+    readme.write_text("# no block\n")
+    assert main(args) == 2
+    assert main(["readme", "--report", str(tmp_path / "never-run"), "--readme", str(readme)]) == 2

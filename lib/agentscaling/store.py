@@ -165,6 +165,17 @@ class Run:
             p.unlink(missing_ok=True)
         return orphans
 
+    def log_attempt(self) -> list[dict[str, Any]]:
+        """Record in attempts.json that a trainer starts (or resumes) this run: when, where, and from
+        which checkpoint. Call it only under the run's lock; it shows how often a run was started."""
+        path = self.path / "attempts.json"
+        attempts = read_json(path) if path.exists() else []
+        attempts.append(
+            {"started": _now(), "host": platform.node(), "pid": os.getpid(), "resumed": self.checkpoint_path.exists()}
+        )
+        atomic_write_json(path, attempts)
+        return attempts
+
     def drop_checkpoint(self) -> None:
         """Finished runs keep only their curve and config (checkpoints can be large)."""
         self.checkpoint_path.unlink(missing_ok=True)

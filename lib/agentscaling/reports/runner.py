@@ -16,6 +16,7 @@ from .. import presets
 from ..errors import UserError
 from ..io import atomic_write_json, atomic_write_text, read_json
 from ..paths import NOTEBOOKS_DIR, PROJECT_ROOT
+from ..store import git_commit
 from .index import write_index
 
 
@@ -112,6 +113,7 @@ def run_notebook(
             if attempt + 1 < attempts:
                 record["retried_after"] = record["error"]
     record["wall_s"] = round(time.perf_counter() - t0, 2)
+    record["git_commit"] = git_commit()
     if html and executed.exists():
         export_html(executed, out / f"{path.stem}.html")
     summary_path = out / f"{path.stem}.summary.json"

@@ -13,7 +13,7 @@ import torch
 
 from .. import presets
 from ..errors import UserError
-from ..executors import resolve_device, worker_pool
+from ..executors import add_dask_arguments, dask_cluster, resolve_device, worker_pool
 from ..paths import default_store
 from ..prepare import prepare_studies
 from ..store import run_summaries
@@ -57,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--device", default=None, help="torch device: auto (cuda if available), cpu, cuda (default: the preset's)"
     )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_dask_arguments(p)
     p.add_argument(
         "--dry-run",
         action="store_true",
@@ -155,6 +156,13 @@ def cmd_sweep(args) -> int:
                 f"{wall:.0f} s ({wall / 60:.1f} min); remaining: {left:.0f} s ({left / 60:.1f} min)"
             )
         return 0
+    with dask_cluster(args.scheduler, args.dask_local) as address:
+        if address:
+            _log(f"runs go to the Dask scheduler at {address}")
+        return _sweep(studies, preset, store, device, args)
+
+
+def _sweep(studies, preset, store, device, args) -> int:
     prepared = prepare_studies(studies, workers=preset.data.workers, progress=not args.no_progress)
     with worker_pool(args.workers) as executor:
         results = sweep_studies(

@@ -15,8 +15,8 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from ..executors import Executor, InProcessExecutor, resolve_device
-from ..io import atomic_torch_save
+from ..executors import Executor, InProcessExecutor, gpu_resources, resolve_device
+from ..io import atomic_torch_save, file_lock
 from ..model.gpt import GPT, GPTConfig
 from ..prepare import prepare_studies
 from ..store import Run, RunStore
@@ -41,12 +41,25 @@ def existing_runs(study: Study, store: str | os.PathLike, prepared: PreparedData
 def train_size(
     study: Study, size: SizeSpec, prepared: PreparedData, store_root: str, progress: bool = False, device: str = "cpu"
 ) -> dict[str, Any]:
-    """Train (or resume, or skip) one size of a study on its prepared data. Returns the run's final status."""
+    """Train (or resume, or skip) one size of a study on its prepared data. Returns the run's final status.
+
+    The run's lock is held while it trains, so a run never trains twice at once: a job that a cluster
+    retries while the first copy still runs (a worker thought dead) waits, then finds the run done."""
     store = RunStore(store_root)
     run = open_size_run(study, size, store, prepared)
     if run.status in ("done", "diverged"):
         return {"run_id": run.id, "status": run.status, "skipped": True}
-    run.remove_orphaned_temp_files()
+    with file_lock(run.path / "train.lock"):
+        if run.status in ("done", "diverged"):
+            return {"run_id": run.id, "status": run.status, "skipped": True}
+        run.remove_orphaned_temp_files()
+        run.log_attempt()
+        return _train_locked(study, size, prepared, run, progress, device)
+
+
+def _train_locked(
+    study: Study, size: SizeSpec, prepared: PreparedData, run: Run, progress: bool, device: str
+) -> dict[str, Any]:
     try:
         task = build_task(study, prepared, device=device)
         if task.vocab_size != study.vocab_size:
@@ -182,7 +195,9 @@ def sweep_studies(
         outer = tqdm(total=len(jobs), desc=names if len(names) < 60 else f"{len(studies)} studies", unit="run")
     # Dask caches "pure" calls by their arguments: a repeated sweep would get the first call's result back
     # without looking at the store, so its tasks are submitted as impure
-    extra = {"pure": False} if type(executor).__module__.split(".")[0] == "distributed" else {}
+    extra: dict[str, Any] = {"pure": False} if type(executor).__module__.split(".")[0] == "distributed" else {}
+    if resources := gpu_resources(executor, device):
+        extra["resources"] = resources
     # a worker process's bars would interleave on this process's stderr: only in-process runs show theirs
     run_progress = progress and isinstance(executor, InProcessExecutor)
     pending = {
