@@ -125,7 +125,9 @@ def _sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def measure_point(spec: StepSpec, device: str = "cpu", target_s: float = 0.4, repeats: int = 3) -> tuple[float, float]:
+def measure_point(
+    spec: StepSpec, device: str = "cpu", target_s: float = 0.4, repeats: int = 3, precision: str = "fp32"
+) -> tuple[float, float]:
     """(seconds per training step through `train()`, seconds per held-out forward chunk), best of
     `repeats` timings of about `target_s` each, with batches drawn per step as the LM task does.
 
@@ -138,7 +140,7 @@ def measure_point(spec: StepSpec, device: str = "cpu", target_s: float = 0.4, re
     n = spec.n_params_total
 
     def run(steps: int) -> float:
-        cfg = TrainConfig(lr=1e-4, steps=steps, n_log=2, device=device)
+        cfg = TrainConfig(lr=1e-4, steps=steps, n_log=2, device=device, precision=precision)
         _sync(dev)
         t0 = clock()
         train(model, loss_fn, batch_fn, cfg, inputs_per_batch=spec.batch * spec.context, n_params=n)

@@ -79,6 +79,7 @@ def _train_locked(
             device=device,
             progress=progress,
             checkpoint_every_s=float(os.environ.get("AGENTSCALING_CHECKPOINT_S", 60)),
+            compile=os.environ.get("AGENTSCALING_COMPILE", "") == "1",
         )
         if not run.config_path.exists():
             run.write_config(
@@ -134,6 +135,8 @@ def _train_locked(
                     "final_train_loss": float(last["train_loss"]),
                     "wall_s": result.wall_s,
                     "beyond_4_epochs": bool(last["epochs"] > 4.0),
+                    # of this session only (a resumed run: the steps after its checkpoint)
+                    "throughput": result.extra.get("throughput", {}),
                 }
             )
             run.set_status(

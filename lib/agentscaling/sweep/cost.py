@@ -497,13 +497,25 @@ GPU_CONV_FLOPS = 0.10 * 989e12
 GPU_MIN_STEP_S = 0.01
 
 
-def assumed_gpu_hours(study: Study) -> float:
-    """Hours one H100/H200 would take for the whole study at the assumed throughput above."""
+def gpu_hours(
+    study: Study,
+    flops_per_s: float = GPU_FLOPS,
+    conv_flops_per_s: float = GPU_CONV_FLOPS,
+    min_step_s: float = GPU_MIN_STEP_S,
+) -> float:
+    """Hours one GPU takes for the whole study (every size and seed) at a sustained throughput: the
+    transformer's PaLM FLOPs at `flops_per_s`, convolutions at `conv_flops_per_s`, and never under
+    `min_step_s` per optimiser step. benchmarks/gpu_check.py passes the throughput it measured."""
     total = 0.0
     for r in study.plan():
-        flops_s = (r["C_true"] - r["conv_flops"]) / GPU_FLOPS + r["conv_flops"] / GPU_CONV_FLOPS
-        total += max(flops_s, r["steps"] * GPU_MIN_STEP_S)
-    return total / 3600.0
+        flops_s = (r["C_true"] - r["conv_flops"]) / flops_per_s + r["conv_flops"] / conv_flops_per_s
+        total += max(flops_s, r["steps"] * min_step_s)
+    return total * len(study.replicas()) / 3600.0
+
+
+def assumed_gpu_hours(study: Study) -> float:
+    """gpu_hours at the assumed throughput above (until a GPU has measured one)."""
+    return gpu_hours(study)
 
 
 def _spec_from_point(p: dict[str, Any]) -> StepSpec:

@@ -26,6 +26,8 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
+from .throughput import throughput
+
 Batch = dict[str, torch.Tensor]
 LossOut = torch.Tensor | tuple[torch.Tensor, dict[str, float]]
 
@@ -48,6 +50,7 @@ class TrainConfig:
     progress: bool = False
     checkpoint_every_s: float = 60.0
     divergence_factor: float = 1.5
+    compile: bool = False  # torch.compile the model for the training steps (GPU; adds minutes of compilation)
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -193,6 +196,8 @@ def train(
         if cfg.precision == "bf16"
         else torch.autocast(device.type, enabled=False)
     )
+    # the compiled module shares the parameters; evaluation and checkpoints use `model` itself
+    step_model = torch.compile(model) if cfg.compile else model
     t0 = time.perf_counter()
     last_ckpt = time.monotonic()
     first_loss = rows[0]["train_loss"] if rows else None
@@ -227,7 +232,7 @@ def train(
             g["lr"] = lr
         batch = batch_fn(step)
         with autocast:
-            loss, metrics = _split_loss(loss_fn(model, batch))
+            loss, metrics = _split_loss(loss_fn(step_model, batch))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.grad_clip:
@@ -293,12 +298,20 @@ def train(
             last_ckpt = time.monotonic()
     if bar is not None:
         bar.close()
-    wall = wall_before + time.perf_counter() - t0
+    session_s = time.perf_counter() - t0
+    wall = wall_before + session_s
     curve = pd.DataFrame(rows)
     if run is not None:
         run.write_curve(curve)
+    trained = step + 1 - start_step if cfg.steps > start_step else 0
+    speed = throughput(trained * inputs_per_batch, session_s, n_params, flops_per_input_attn, device, cfg.precision)
     return TrainResult(
-        status=status, message=message, curve=curve, steps_done=step + 1, wall_s=wall, extra={"config": asdict(cfg)}
+        status=status,
+        message=message,
+        curve=curve,
+        steps_done=step + 1,
+        wall_s=wall,
+        extra={"config": asdict(cfg), "throughput": speed},
     )
 
 
