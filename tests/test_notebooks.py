@@ -2,6 +2,7 @@
 and exactly one parameters cell; unknown parameters are refused."""
 
 import json
+import os
 
 import nbformat
 import pytest
@@ -48,3 +49,33 @@ def test_unknown_parameters_are_refused():
         check_parameters(NOTEBOOKS[0], {"no_such_parameter": 1})
     with pytest.raises(UserError, match="does not take parameter"):
         run_notebook(NOTEBOOKS[0], "/tmp/agentscaling-never-written", parameters={"bogus": 3})
+
+
+@pytest.mark.notebooks
+def test_a_notebook_on_a_local_dask_cluster_gives_the_same_claims(tmp_path):
+    """`reproduce --dask-local N`: the kernel inherits the cluster's address and its sweeps train there;
+    the claims equal those of the local pool's run (fresh stores, so both train everything)."""
+    pytest.importorskip("distributed")
+    from agentscaling.executors import dask_client, dask_cluster
+
+    path = next(p for p in NOTEBOOKS if p.stem == "06_lm_sparse_vs_dense")
+    claims = {}
+    for where in ("pool", "dask"):
+        params = {"store": str(tmp_path / where / "store")}
+        with dask_cluster(local_workers=2 if where == "dask" else None) as address:
+            rec = run_notebook(path, tmp_path / where / "out", preset="smoke", parameters=params)
+            if address:  # the cluster's workers did the training
+                with dask_client(address) as client:
+                    workers = set(client.run(os.getpid).values())
+                trainers = {
+                    a["pid"]
+                    for f in (tmp_path / where / "store").rglob("attempts.json")
+                    for a in json.loads(f.read_text())
+                }
+                assert trainers and trainers <= workers, (trainers, workers)
+        assert rec["status"] == "ok", rec.get("error")
+        summary = json.loads((tmp_path / where / "out" / f"{path.stem}.summary.json").read_text())
+        claims[where] = summary["claims"]
+    assert claims["dask"] == claims["pool"] and len(claims["pool"]) > 0
+    attempts = list((tmp_path / "dask" / "store").rglob("attempts.json"))
+    assert attempts and all(len(json.loads(a.read_text())) == 1 for a in attempts)

@@ -58,6 +58,11 @@ def process_pool(workers: int, threads_per_worker: int = 1) -> cf.ProcessPoolExe
 SCHEDULER_ENV = "AGENTSCALING_SCHEDULER"
 
 
+def cluster_address() -> str | None:
+    """The Dask scheduler this process's worker pools send their jobs to (dask_cluster), or None."""
+    return os.environ.get(SCHEDULER_ENV) or None
+
+
 @contextlib.contextmanager
 def worker_pool(workers: int) -> Iterator[Executor]:
     """`workers` 1-thread processes (this process when 1), shut down when the block ends; or, when a Dask
@@ -65,7 +70,7 @@ def worker_pool(workers: int) -> Iterator[Executor]:
     the cluster's business)."""
     if workers < 1:
         raise UserError(f"workers must be >= 1, got {workers}")
-    if address := os.environ.get(SCHEDULER_ENV):
+    if address := cluster_address():
         with dask_client(address) as client:
             yield client
         return

@@ -12,7 +12,7 @@ import pandas as pd
 from .. import presets
 from ..action_space import ACTION_DIMS
 from ..data.dataset import TrajectoryDataset, split_of_match
-from ..executors import resolve_device, worker_pool
+from ..executors import cluster_address, resolve_device, worker_pool
 from ..paths import default_store
 from ..prepare import prepare_studies, stage_timings
 from ..presets import ArenaSpec
@@ -40,7 +40,7 @@ def run_studies(
     Studies with several sizes go to `workers` 1-thread processes (None: the preset's default, two on
     a 2-core CPU) sharing one pool, longest runs first; a single-size study (the extrapolation run)
     trains in this process at torch's full thread count, since one 1-thread worker would leave the
-    other core idle."""
+    other core idle. On a Dask cluster (executors.dask_cluster) every run goes to the cluster."""
     p = presets.get(preset)
     device = resolve_device(device or p.device)
     workers = p.default_workers(device) if workers is None else int(workers)
@@ -48,7 +48,10 @@ def run_studies(
     prepared = prepare_studies(studies, workers=p.data.workers)
     store = resolve_store(store, p)
     results: dict[str, list[dict]] = {}
-    pooled = [st for st in studies if len(st.sizes) > 1] if workers > 1 else []
+    if cluster_address():
+        pooled = studies
+    else:
+        pooled = [st for st in studies if len(st.sizes) > 1] if workers > 1 else []
     if pooled:
         with worker_pool(workers) as executor:
             for r in sweep_studies(
