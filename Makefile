@@ -6,7 +6,7 @@ PRESET ?= cpu
 OUT    ?= reports/$(PRESET)
 SOURCES = lib tests benchmarks notebooks
 
-.PHONY: setup test lint reproduce readme clean-reports bench
+.PHONY: setup test lint reproduce readme lab clean-reports bench
 
 # Idempotent: the stamp file is rebuilt only when pyproject.toml changes.
 setup: $(VENV)/.installed
@@ -31,6 +31,12 @@ lint: setup
 
 reproduce: setup
 	$(PY) -m agentscaling reproduce --preset $(PRESET) --out $(OUT)
+
+# JupyterLab on the project's venv and kernel, on this machine only (127.0.0.1); root is allowed where the
+# user is root (containers). Open the printed URL (it carries the login token).
+lab: setup
+	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser --ServerApp.root_dir=. \
+		--LabApp.default_url=/lab/tree/notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # Copy reports/$(PRESET)/summary.md into README.md's generated block.
 readme: setup

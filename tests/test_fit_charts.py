@@ -84,9 +84,25 @@ def test_refit_widget_shows_each_slider_position_as_widget_state():
     from agentscaling.charts.explorer import refit_widget
 
     w = refit_widget(chinchilla_points(), drop_highest_loss=5)
-    slider, out = w.children
+    slider, help_text, out = w.children
+    assert "0 to 5" in help_text.value and slider.max == 5
     assert out.outputs[0]["text"].startswith("dropped 0 of 8 compute bins; 240 points")
     first_table = out.outputs[1]["data"]["text/plain"]
     slider.value = 2
     assert len(out.outputs) == 2 and out.outputs[0]["text"].startswith("dropped 2 of 8 compute bins")
     assert out.outputs[1]["data"]["text/plain"] != first_table
+
+
+def test_explorer_sliders_sit_on_their_step_grid():
+    """Slider values and ends are rounded to the step's digits, so the readouts show 0.348, not
+    0.34800000000000003; the starting values are the fit's, to the step."""
+    from agentscaling.charts.explorer import _params
+    from agentscaling.fit import EPOCH_2024
+
+    params = [p.param.to_dict() for p in _params(EPOCH_2024, 1e18, 1e26, 5.88e23)]
+    for p in params:
+        step = p["bind"]["step"]
+        for v in (p["value"], p["bind"]["min"], p["bind"]["max"]):
+            assert abs(v / step - round(v / step)) < 1e-6 and len(repr(v)) <= 8, (p["name"], v)
+    alpha = next(p for p in params if p["name"] == "alpha")
+    assert alpha["value"] == round(EPOCH_2024.alpha, 3)

@@ -199,3 +199,27 @@ def test_atomic_writes_respect_the_umask(tmp_path):
         os.umask(old)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_pool_progress_note_shows_runs_in_flight_and_time_left(tmp_path):
+    """A notebook cell that trains in worker processes shows, beside its runs-done bar, the runs in flight
+    (step and loss from their status.json) and the time left by the cost model (only when it is seconds)."""
+    from agentscaling.prepare import prepare_studies
+    from agentscaling.sweep.core import _PoolWatch, open_size_run
+
+    st = get_study(STUDY, "smoke")
+    prepared = prepare_studies([st])
+    jobs = [(st, z) for z in st.sizes]
+    run = open_size_run(st, st.sizes[1], RunStore(tmp_path), prepared[st.name])
+    run.set_status("running", "step 30/120", step=30, steps=120, train_loss=2.5)
+
+    def seconds(study, size):
+        return 60.0
+
+    seconds.in_seconds = True
+    note = _PoolWatch(jobs, prepared, str(tmp_path), seconds, workers=2).note(list(range(len(jobs))))
+    assert f"{STUDY} {st.sizes[1].label}/s0: step 30/120, loss 2.500" in note
+    left = (60.0 * (len(jobs) - 1) + 60.0 * 0.75) / 2 / 60
+    assert f"≈ {left:.1f} min left (cost model)" in note
+    flops_only = _PoolWatch(jobs, prepared, str(tmp_path), lambda s, z: z.flops, workers=2).note([0, 1])
+    assert "min left" not in flops_only and "step 30/120" in flops_only

@@ -79,10 +79,12 @@ def test_the_report_front_page_gathers_every_claim(tmp_path):
         in (tmp_path / "summary.md").read_text()
     )
     page = (tmp_path / "index.html").read_text()
-    assert "inconclusive (± 0.20)" in page and "decide nothing" not in page
+    assert "inconclusive (± 0.20)" in page and "decide nothing" not in page and "not a finding" not in page
     write_index(tmp_path, "smoke", records)
     assert "decide nothing" in (tmp_path / "index.html").read_text()
-    assert "decide nothing" in (tmp_path / "summary.md").read_text()
+    assert "inconclusive (± 0.20) <i>(smoke: not a finding)</i>" in (tmp_path / "index.html").read_text()
+    smoke_md = (tmp_path / "summary.md").read_text()
+    assert "decide nothing" in smoke_md and "| inconclusive (± 0.20) *(smoke: not a finding)* |" in smoke_md
 
 
 def test_a_design_that_cannot_measure_gives_no_verdict_at_that_preset():
@@ -131,3 +133,17 @@ def test_the_readme_quotes_the_generated_summary(tmp_path):
     readme.write_text("# no block\n")
     assert main(args) == 2
     assert main(["readme", "--report", str(tmp_path / "never-run"), "--readme", str(readme)]) == 2
+
+
+def test_smoke_verdicts_are_marked_beside_each_verdict_and_atop_the_notebook():
+    """At smoke every verdict in a notebook's table carries the mark and the notebook opens with the banner;
+    at cpu neither appears."""
+    from agentscaling.analysis.claims import markdown
+    from agentscaling.analysis.verdicts import ClaimRow
+    from agentscaling.reports.output import smoke_banner
+
+    rows = [ClaimRow("wm-token-64", "parametric", "a", 0.5, 0.45, 0.55, 0.49, "agrees")] * 2
+    smoke, cpu = markdown(rows, "smoke"), markdown(rows, "cpu")
+    assert smoke.count("| agrees *(smoke: not a finding)* |") == 2 and "decide nothing" in smoke
+    assert "not a finding" not in cpu and "decide nothing" not in cpu and cpu.count("| agrees |") == 2
+    assert "decide nothing" in smoke_banner("smoke")

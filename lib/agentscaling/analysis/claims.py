@@ -143,13 +143,14 @@ def markdown(
             "",
         ]
     lines += ["| claim | method | ours (95 % CI) | paper | verdict |", "|---|---|---|---|---|"]
+    mark = "" if preset is None or presets.get(preset).decides_claims else " *(smoke: not a finding)*"
     for r in rows:
         ours = "–" if r.ours is None else f"{r.ours:.2f}"
         if r.ci_low is not None and r.ci_high is not None:
             ours += f" [{r.ci_low:.2f}, {r.ci_high:.2f}]"
         paper = "–" if r.paper is None else (f"{r.paper:g}" if isinstance(r.paper, float) else str(r.paper))
         claim = r.study if r.quantity == "a" else f"{r.study}: {r.quantity}"
-        lines.append(f"| {claim} | {METHOD_NAMES.get(r.method, r.method)} | {ours} | {paper} | {r.verdict} |")
+        lines.append(f"| {claim} | {METHOD_NAMES.get(r.method, r.method)} | {ours} | {paper} | {r.verdict}{mark} |")
     lines += [
         "",
         "A value *agrees* when its 95 % interval contains the paper's value and is at most ±0.10 wide, "

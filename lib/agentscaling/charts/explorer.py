@@ -44,10 +44,16 @@ _LB = _loss(_NB, _DB)
 
 def _params(law: ParametricLaw, c_lo: float, c_hi: float, c_budget: float) -> list:
     def rng(name, value, lo, hi, step, label):
+        # values on the step's grid, rounded to its digits: the readout then shows "0.348", not 0.34800000000000003
+        digits = max(0, -math.floor(math.log10(step)))
+
+        def q(x: float) -> float:
+            return round(round(float(x) / step) * step, digits)
+
         return alt.param(
             name=name,
-            value=float(value),
-            bind=alt.binding_range(min=float(lo), max=float(hi), step=float(step), name=label),
+            value=q(value),
+            bind=alt.binding_range(min=q(lo), max=q(hi), step=float(step), name=label),
         )
 
     lA, lB = math.log10(law.A), math.log10(law.B)
@@ -265,12 +271,20 @@ def refit_widget(df: pd.DataFrame, *, n_bins: int = 8, max_drop: int | None = No
 
     fit_kwargs.setdefault("bootstrap", 0)
     full, _ = refit_dropping_budgets(df, 0, n_bins=n_bins, columns=columns, **fit_kwargs)
+    top = max_drop if max_drop is not None else n_bins - 3
     slider = widgets.IntSlider(
         value=0,
         min=0,
-        max=max_drop if max_drop is not None else n_bins - 3,
-        description="drop smallest",
+        max=top,
+        description="compute bins dropped",
         continuous_update=False,
+        style={"description_width": "initial"},
+        layout=widgets.Layout(width="34em"),
+    )
+    help_text = widgets.HTML(
+        f"<small>The points are split into {n_bins} compute bins of equal count; the slider drops the k smallest "
+        f"(0 to {top}: at least 3 bins stay) and refits. A typed value outside 0–{top} is set to the nearest "
+        "end.</small>"
     )
     out = widgets.Output()
 
@@ -296,4 +310,4 @@ def refit_widget(df: pd.DataFrame, *, n_bins: int = 8, max_drop: int | None = No
 
     slider.observe(show, names="value")
     show()
-    return widgets.VBox([slider, out])
+    return widgets.VBox([slider, help_text, out])

@@ -299,12 +299,24 @@ def bootstrap_histograms(fit, names=("a", "alpha", "beta", "E"), *, bins: int = 
         hist = (
             alt.Chart(pd.DataFrame({name: s}))
             .mark_bar(color="#8888cc")
-            .encode(x=alt.X(f"{name}:Q", bin=alt.Bin(maxbins=bins)), y=alt.Y("count():Q", title="replicates"))
+            .encode(
+                x=alt.X(f"{name}:Q", bin=alt.Bin(maxbins=bins), title=f"{name} (bootstrap replicates)"),
+                y=alt.Y("count():Q", title="replicates"),
+            )
         )
+        marks = ["point estimate", "95 % interval", "95 % interval"]
         rules = (
-            alt.Chart(pd.DataFrame({"v": [e.value, e.lo, e.hi], "k": ["estimate", "ci", "ci"]}))
+            alt.Chart(pd.DataFrame({"v": [e.value, e.lo, e.hi], "line": marks}))
             .mark_rule(strokeDash=[4, 3])
-            .encode(x="v:Q", color=alt.Color("k:N", scale=alt.Scale(range=["black", "red"]), legend=None))
+            .encode(
+                x=alt.X("v:Q", title=f"{name} (bootstrap replicates)"),
+                color=alt.Color(
+                    "line:N",
+                    scale=alt.Scale(domain=marks[:2], range=["black", "red"]),
+                    legend=alt.Legend(title=None, orient="bottom"),
+                ),
+                tooltip=[alt.Tooltip("line:N"), alt.Tooltip("v:Q", format=".3g", title=name)],
+            )
         )
         panels.append(alt.layer(hist, rules).properties(width=180, height=140, title=name))
     return alt.hconcat(*panels)

@@ -51,10 +51,12 @@ def claim_rows(out: Path, notebooks: list[str]) -> list[dict[str, Any]]:
 
 def summary_markdown(rows: list[dict[str, Any]], preset: str) -> str:
     lines = ["| notebook | claim | method | ours (95 % CI) | paper | verdict |", "|---|---|---|---|---|---|"]
+    mark = "" if presets.get(preset).decides_claims else f" *({presets.get(preset).name}: not a finding)*"
     for r in rows:
         ours = _fmt(r["ours"]) + (f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else "")
         claim = r["study"] if r["quantity"] == "a" else f"{r['study']}: {r['quantity']}"
-        lines.append(f"| {r['notebook']} | {claim} | {r['method']} | {ours} | {_fmt(r['paper'])} | {r['verdict']} |")
+        verdict = f"{r['verdict']}{mark}"
+        lines.append(f"| {r['notebook']} | {claim} | {r['method']} | {ours} | {_fmt(r['paper'])} | {verdict} |")
     head = [f"# The paper's claims at the `{preset}` preset", ""]
     if not presets.get(preset).decides_claims:
         head += [
@@ -95,7 +97,7 @@ def quote_in_readme(readme: Path, report: Path) -> str:
     return new
 
 
-def _claim_html(c: dict[str, Any]) -> str:
+def _claim_html(c: dict[str, Any], mark: str = "") -> str:
     esc = html.escape
     claim = esc(str(c["study"])) + ("" if c["quantity"] == "a" else ": " + esc(str(c["quantity"])))
     ours = esc(_fmt(c["ours"]))
@@ -104,7 +106,7 @@ def _claim_html(c: dict[str, Any]) -> str:
     css = esc(str(c["verdict"]).split(" (")[0])
     return (
         f"<tr class='{css}'><td>{esc(c['notebook'])}</td><td>{claim}</td><td>{esc(str(c['method']))}</td>"
-        f"<td>{ours}</td><td>{esc(_fmt(c['paper']))}</td><td>{esc(str(c['verdict']))}</td></tr>"
+        f"<td>{ours}</td><td>{esc(_fmt(c['paper']))}</td><td>{esc(str(c['verdict']))}{mark}</td></tr>"
     )
 
 
@@ -130,7 +132,8 @@ def write_index(out: Path, preset: str, records: list[dict[str, Any]]) -> list[d
 
     total = sum(float(r.get("wall_s") or 0) for r in rows)
     esc = html.escape
-    claim_html = "".join(_claim_html(c) for c in claims)
+    mark = "" if presets.get(preset).decides_claims else f" <i>({esc(preset)}: not a finding)</i>"
+    claim_html = "".join(_claim_html(c, mark) for c in claims)
     nb_html = "".join(
         f"<tr><td><a href='{esc(Path(r['notebook']).stem)}.html'>{esc(r['notebook'])}</a></td>"
         f"<td>{_thumbnail(out, Path(r['notebook']).stem)}</td>"

@@ -1,18 +1,23 @@
 """What notebooks call to show and save results, so reports work offline.
 
-Static charts are rendered to PNG through vl-convert (altair's default HTML output loads vega from a
-CDN and would show nothing offline); interactive charts are saved as self-contained HTML with the
-vega scripts inlined. Every notebook ends by writing summary.json with its key numbers.
+In a live kernel (JupyterLab) charts render as interactive HTML with the vega bundle inlined, so
+sliders and tooltips work without a CDN; under `agentscaling reproduce` (which sets REPORT_ENV for its
+kernels) they render as PNG through vl-convert, so the exported reports stay small and static. Charts
+with sliders are also saved as self-contained HTML pages. Every notebook ends by writing summary.json
+with its key numbers.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import altair as alt
+import pandas as pd
 
+from .. import presets
 from ..io import atomic_write_bytes, atomic_write_json, atomic_write_text, to_jsonable
 from ..paths import PROJECT_ROOT
 
@@ -26,10 +31,32 @@ def resolve_out_dir(out_dir: str | Path | None, preset: str) -> Path:
     return p
 
 
-def setup_notebook() -> None:
-    """Render altair charts as PNG inside notebooks (works headless and offline)."""
+REPORT_ENV = "AGENTSCALING_REPORT"  # set for the kernels of `agentscaling reproduce`: static output
+
+
+def setup_notebook(preset: str | presets.Preset | None = None) -> None:
+    """Chart rendering for this kernel (live HTML in JupyterLab, PNG in batch reports), tables that show
+    long messages in full, and at a preset that decides nothing (smoke) a banner saying so."""
+    from IPython.display import Markdown, display
+
     alt.data_transformers.disable_max_rows()
-    alt.renderers.enable("png", scale_factor=1.5)
+    if os.environ.get(REPORT_ENV):
+        alt.renderers.enable("png", scale_factor=1.5)
+    else:
+        alt.renderers.enable("html", template="inline")
+    pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.precision", 4)
+    if preset is not None and not presets.get(preset).decides_claims:
+        display(Markdown(smoke_banner(preset)))
+
+
+def smoke_banner(preset: str | presets.Preset) -> str:
+    name = presets.get(preset).name
+    return (
+        f"> ⚠️ **Preset `{name}`: these runs test the pipeline and decide nothing.** Models are tiny and "
+        "trained for seconds; every number and verdict below is computed as it would be at `cpu` or `gpu`, "
+        "but none is a finding."
+    )
 
 
 def save_chart(
@@ -54,9 +81,17 @@ def save_chart(
 
 
 def show(chart, out_dir: str | Path | None = None, name: str | None = None, **kw):
-    """Save (when out_dir and name are given) and return the chart for display."""
+    """Save (when out_dir and name are given) and return the chart for display; a chart saved as an HTML
+    page (html=True) is announced with a link to it."""
     if out_dir is not None and name is not None:
-        save_chart(chart, out_dir, name, **kw)
+        written = save_chart(chart, out_dir, name, **kw)
+        pages = [p for p in written if p.suffix == ".html"]
+        if pages:
+            from IPython.display import Markdown, display
+
+            # a report's exported notebook sits beside the page; a live notebook links from its own directory
+            rel = pages[0].name if os.environ.get(REPORT_ENV) else os.path.relpath(pages[0], Path.cwd())
+            display(Markdown(f"The same chart as an offline page (works in any browser): [{rel}]({rel})"))
     return chart
 
 

@@ -18,6 +18,7 @@ from ..io import atomic_write_json, atomic_write_text, read_json
 from ..paths import NOTEBOOKS_DIR, PROJECT_ROOT
 from ..store import git_commit
 from .index import write_index
+from .output import REPORT_ENV
 
 
 def list_notebooks(directory: str | os.PathLike = NOTEBOOKS_DIR) -> list[Path]:
@@ -88,30 +89,38 @@ def run_notebook(
     t0 = time.perf_counter()
     record: dict[str, Any] = {"notebook": path.name, "preset": preset, "parameters": params}
     attempts = settings.notebook_attempts
-    for attempt in range(attempts):
-        try:
-            pm.execute_notebook(
-                str(path),
-                str(executed),
-                parameters=params,
-                cwd=str(PROJECT_ROOT),
-                kernel_name="python3",
-                progress_bar=False,
-                log_output=False,
-                execution_timeout=timeout,
-            )
-            record["status"] = "ok"
-            record.pop("error", None)
-            break
-        except pm.PapermillExecutionError as e:
-            record["status"] = "error"
-            record["error"] = f"{e.ename}: {e.evalue}"
-            break
-        except (CellTimeoutError, DeadKernelError) as e:
-            record["status"] = "error"
-            record["error"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
-            if attempt + 1 < attempts:
-                record["retried_after"] = record["error"]
+    previous = os.environ.get(REPORT_ENV)
+    os.environ[REPORT_ENV] = "1"  # the kernel inherits it: static PNG charts in the report
+    try:
+        for attempt in range(attempts):
+            try:
+                pm.execute_notebook(
+                    str(path),
+                    str(executed),
+                    parameters=params,
+                    cwd=str(PROJECT_ROOT),
+                    kernel_name="python3",
+                    progress_bar=False,
+                    log_output=False,
+                    execution_timeout=timeout,
+                )
+                record["status"] = "ok"
+                record.pop("error", None)
+                break
+            except pm.PapermillExecutionError as e:
+                record["status"] = "error"
+                record["error"] = f"{e.ename}: {e.evalue}"
+                break
+            except (CellTimeoutError, DeadKernelError) as e:
+                record["status"] = "error"
+                record["error"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+                if attempt + 1 < attempts:
+                    record["retried_after"] = record["error"]
+    finally:
+        if previous is None:
+            os.environ.pop(REPORT_ENV, None)
+        else:
+            os.environ[REPORT_ENV] = previous
     record["wall_s"] = round(time.perf_counter() - t0, 2)
     record["git_commit"] = git_commit()
     if html and executed.exists():

@@ -345,11 +345,17 @@ def cached_model(threads: int, device: str = "cpu", cache_dir: str | os.PathLike
 
 def run_cost(threads: int = 1, device: str = "cpu") -> Callable[[Any, Any], float]:
     """A (study, size) -> estimated seconds function for ordering jobs (sweep_studies): the cached
-    calibration when there is one, else the run's 6·N·D budget (the right order within a study)."""
+    calibration when there is one (the function then has in_seconds = True), else the run's 6·N·D
+    budget (the right order within a study, but no time)."""
     model = cached_model(threads, device)
     if model is None:
         return lambda study, size: float(size.flops)
-    return lambda study, size: model.predict_run(study, size).total_s
+
+    def seconds(study, size) -> float:
+        return model.predict_run(study, size).total_s
+
+    seconds.in_seconds = True  # a progress bar may turn it into time left
+    return seconds
 
 
 # ---------------------------------------------------------------------------------------------- entry points

@@ -5,8 +5,8 @@ Dask `distributed.Client` for many machines)."""
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import os
+import time
 import traceback
 from dataclasses import asdict
 from pathlib import Path
@@ -152,6 +152,51 @@ def _train_locked(
         raise
 
 
+PROGRESS_EVERY_S = 2.0
+
+
+def _pool_size(executor: Executor) -> int:
+    """How many runs the executor trains at once (a process pool's workers, a Dask cluster's threads)."""
+    if hasattr(executor, "_max_workers"):
+        return int(executor._max_workers)
+    if hasattr(executor, "nthreads"):
+        try:
+            return max(1, sum(executor.nthreads().values()))
+        except Exception:  # noqa: BLE001 - only for a progress estimate
+            return 1
+    return 1
+
+
+class _PoolWatch:
+    """The pool-level progress note: the runs in flight (read from their status.json, which trainers in
+    other processes update every few seconds) and the time left by the cost model."""
+
+    def __init__(self, jobs, prepared, store_root: str, cost, workers: int):
+        self.jobs, self.prepared, self.workers = jobs, prepared, workers
+        self.cost = cost if getattr(cost, "in_seconds", False) else None  # a FLOPs proxy orders runs, no more
+        self.store = RunStore(store_root)
+
+    def note(self, unfinished: list[int]) -> str:
+        parts, left_s = [], 0.0
+        for i in unfinished:
+            st, z = self.jobs[i]
+            info = open_size_run(st, z, self.store, self.prepared[st.name], create=False).status_info
+            frac = 0.0
+            if info.get("status") == "running" and info.get("steps"):
+                frac = min(1.0, info["step"] / info["steps"])
+                loss = info.get("train_loss")
+                parts.append(
+                    f"{st.name} {z.label}/s{st.seed}: step {info['step']}/{info['steps']}"
+                    + (f", loss {loss:.3f}" if isinstance(loss, float) else "")
+                )
+            if self.cost is not None:
+                left_s += self.cost(st, z) * (1.0 - frac)
+        note = "; ".join(parts[:2]) + (f" (+{len(parts) - 2} more)" if len(parts) > 2 else "")
+        if self.cost is not None:
+            note += f" | ≈ {left_s / self.workers / 60:.1f} min left (cost model)"
+        return note
+
+
 def sweep(
     study: Study,
     store: str | os.PathLike,
@@ -209,17 +254,26 @@ def sweep_studies(
         for st, z in [jobs[i]]
     }
     results: list[dict[str, Any]] = [{} for _ in jobs]
-    # report runs as they finish; futures of other executors (e.g. Dask's) are waited for in order
-    finished = cf.as_completed(pending) if all(isinstance(f, cf.Future) for f in pending) else list(pending)
-    for fut in finished:
-        i = pending[fut]
-        try:
-            res = fut.result()
-        except Exception as e:  # recorded as failed in the store; keep going with the other sizes
-            res = {"status": "failed", "message": f"{type(e).__name__}: {e}"}
-        results[i] = {**res, "study": jobs[i][0].name, "size": jobs[i][1].label, "seed": jobs[i][0].seed}
-        if outer is not None:
-            outer.update(1)
+    watch = _PoolWatch(jobs, prepared, store_root, cost, _pool_size(executor)) if outer is not None else None
+    todo = dict(pending)
+    last_note = 0.0
+    while todo:
+        finished = [f for f in todo if f.done()]
+        if not finished:
+            if watch is not None and time.monotonic() - last_note >= PROGRESS_EVERY_S:
+                outer.set_postfix_str(watch.note([todo[f] for f in todo]), refresh=True)
+                last_note = time.monotonic()
+            time.sleep(0.2)
+            continue
+        for fut in finished:
+            i = todo.pop(fut)
+            try:
+                res = fut.result()
+            except Exception as e:  # recorded as failed in the store; keep going with the other sizes
+                res = {"status": "failed", "message": f"{type(e).__name__}: {e}"}
+            results[i] = {**res, "study": jobs[i][0].name, "size": jobs[i][1].label, "seed": jobs[i][0].seed}
+            if outer is not None:
+                outer.update(1)
     if outer is not None:
         outer.close()
     return results

@@ -117,6 +117,7 @@ def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Opti
         return torch.optim.AdamW(groups, lr=cfg.lr, betas=cfg.betas)
 
 
+STATUS_EVERY_S = 5.0  # a running run's step and loss in its status.json, for progress bars elsewhere
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # glibc mallopt parameters
 _allocator_tuned: bool | None = None
 
@@ -199,7 +200,7 @@ def train(
     # the compiled module shares the parameters; evaluation and checkpoints use `model` itself
     step_model = torch.compile(model) if cfg.compile else model
     t0 = time.perf_counter()
-    last_ckpt = time.monotonic()
+    last_ckpt = last_status = time.monotonic()
     first_loss = rows[0]["train_loss"] if rows else None
     bar = None
     if cfg.progress:
@@ -296,6 +297,16 @@ def train(
                 break
             checkpoint(done)
             last_ckpt = time.monotonic()
+        if run is not None and time.monotonic() - last_status >= STATUS_EVERY_S:
+            # what a sweep's progress bar shows for runs in other processes (no host sync: the last logged loss)
+            run.set_status(
+                "running",
+                f"step {done}/{cfg.steps}",
+                step=done,
+                steps=cfg.steps,
+                train_loss=rows[-1]["train_loss"] if rows else None,
+            )
+            last_status = time.monotonic()
     if bar is not None:
         bar.close()
     session_s = time.perf_counter() - t0
