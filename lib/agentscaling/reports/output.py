@@ -9,6 +9,7 @@ with its key numbers.
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from pathlib import Path
@@ -43,11 +44,35 @@ def setup_notebook(preset: str | presets.Preset | None = None) -> None:
     if os.environ.get(REPORT_ENV):
         alt.renderers.enable("png", scale_factor=1.5)
     else:
-        alt.renderers.enable("html", template="inline")
+        alt.renderers.register(LIVE_RENDERER, live_chart_html)
+        alt.renderers.enable(LIVE_RENDERER)
     pd.set_option("display.max_colwidth", None)
     pd.set_option("display.precision", 4)
     if preset is not None and not presets.get(preset).decides_claims:
         display(Markdown(smoke_banner(preset)))
+
+
+LIVE_RENDERER = "agentscaling-live"
+
+
+def live_chart_html(spec: dict, **_: Any) -> dict[str, str]:
+    """An altair renderer for live kernels: the chart as a self-contained page (vega inlined by vl-convert,
+    no CDN) inside an iframe that sizes itself to it. Each chart gets its own page, so the bundles of
+    several charts in one notebook do not collide in the page's global scope."""
+    import vl_convert as vlc
+
+    page = vlc.vegalite_to_html(json.dumps(spec), bundle=True)
+    # the frame's height follows the rendered chart (vega draws after load, and again when sliders move)
+    fit = (
+        "const f=this,b=f.contentDocument.body,"
+        "h=()=>{f.style.height=(Math.max(0,...[...b.children].map(e=>e.getBoundingClientRect().bottom))+16)+'px'};"
+        "h();new ResizeObserver(h).observe(b.firstElementChild||b)"
+    )
+    frame = (
+        f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;border:0;height:420px" '
+        f'onload="{html.escape(fit, quote=True)}"></iframe>'
+    )
+    return {"text/html": frame}
 
 
 def smoke_banner(preset: str | presets.Preset) -> str:

@@ -47,12 +47,29 @@ def check_parameters(path: str | os.PathLike, parameters: dict[str, Any]) -> Non
         )
 
 
+# JupyterLab's export template without the scripts it fetches from CDNs (require.js, MathJax, the widget
+# manager): a report must open offline without failed requests. Our notebooks hold no LaTeX, and a widget
+# needs a live kernel anyway (the export shows its text form).
+OFFLINE_TEMPLATE = (
+    "{%- extends 'index.html.j2' -%}"
+    "{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}"
+    "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}"
+    "{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}"
+)
+
+
 def export_html(executed: Path, html_path: Path) -> None:
+    import jinja2
     import nbformat
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(executed), as_version=4)
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    exporter = HTMLExporter(
+        template_name="lab",
+        template_file="agentscaling-offline.html.j2",
+        extra_loaders=[jinja2.DictLoader({"agentscaling-offline.html.j2": OFFLINE_TEMPLATE})],
+    )
+    body, _ = exporter.from_notebook_node(nb)
     atomic_write_text(html_path, body)
 
 
