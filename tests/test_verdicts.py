@@ -147,3 +147,23 @@ def test_smoke_verdicts_are_marked_beside_each_verdict_and_atop_the_notebook():
     assert smoke.count("| agrees *(smoke: not a finding)* |") == 2 and "decide nothing" in smoke
     assert "not a finding" not in cpu and "decide nothing" not in cpu and cpu.count("| agrees |") == 2
     assert "decide nothing" in smoke_banner("smoke")
+
+
+def test_methods_whose_intervals_do_not_overlap_are_flagged_on_each_row():
+    """Narrow intervals that disagree with each other (cpu WM-Token-64: frontier [0.53, 0.60], least squares
+    [0.22, 0.28]) carry a note on both rows; overlapping ones and unidentified ones do not."""
+    from agentscaling.analysis.claims import _flag_disjoint_methods, markdown
+    from agentscaling.analysis.verdicts import ClaimRow
+
+    rows = [
+        ClaimRow("wm-token-64", "frontier", "a", 0.57, 0.53, 0.60, 0.49, "disagrees"),
+        ClaimRow("wm-token-64", "parametric", "a", 0.26, 0.20, 0.31, 0.52, "disagrees"),
+        ClaimRow("wm-token-64", "parametric-lsq", "a", 0.25, 0.22, 0.28, 0.52, "disagrees"),
+        ClaimRow("wm-token-64", "isoflop", "a", 0.9, 0.85, 0.95, 0.49, "not identified (bound)"),
+    ]
+    flagged = _flag_disjoint_methods(rows)
+    assert "parametric (least squares) [0.22, 0.28]" in flagged[0].note and "[0.20, 0.31]" in flagged[0].note
+    assert "frontier [0.53, 0.60]" in flagged[1].note and "least squares" not in flagged[1].note
+    assert "frontier" in flagged[2].note and flagged[3].note == ""
+    assert "conditional on the method" in markdown(flagged, "cpu")
+    assert _flag_disjoint_methods(rows[1:3]) == rows[1:3]

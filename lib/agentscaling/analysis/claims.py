@@ -8,6 +8,7 @@ coefficients with its bootstrap interval."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -73,7 +74,28 @@ def value_rows(sf: StudyFits, notebook: str, methods: Sequence[str] = METHODS) -
         v = value_verdict(a, lo, hi, paper, identification(sf.fits[m]))
         note = "" if paper is not None else "the paper reports no value for this method"
         rows.append(ClaimRow(sf.study, m, "a", a, lo, hi, paper, str(v), note=note, notebook=notebook))
-    return rows
+    return _flag_disjoint_methods(rows)
+
+
+def _flag_disjoint_methods(rows: list[ClaimRow]) -> list[ClaimRow]:
+    """Note on every row whose interval does not overlap another method's on the same runs: each interval
+    then carries only its method's sampling and training noise, not the disagreement between the laws'
+    forms, and a verdict is conditional on the method (a scientist should read the rows together)."""
+    judged = [r for r in rows if r.ci_low is not None and r.ci_high is not None and NOT_MEASURABLE not in r.verdict]
+    judged = [r for r in judged if not r.verdict.startswith(NOT_IDENTIFIED)]
+    notes: dict[int, str] = {}
+    for r in judged:
+        apart = [o for o in judged if o is not r and (o.ci_high < r.ci_low or o.ci_low > r.ci_high)]
+        if apart:
+            others = ", ".join(
+                f"{METHOD_NAMES.get(o.method, o.method)} [{o.ci_low:.2f}, {o.ci_high:.2f}]" for o in apart
+            )
+            flag = (
+                f"does not overlap {others} on the same runs: the methods' laws disagree beyond their noise, "
+                "so this interval is conditional on the method"
+            )
+            notes[id(r)] = f"{r.note}; {flag}" if r.note else flag
+    return [dataclasses.replace(r, note=notes[id(r)]) if id(r) in notes else r for r in rows]
 
 
 def _difference(x: StudyFits, mx: str, y: StudyFits, my: str) -> tuple[float, float | None, float | None]:
@@ -142,7 +164,9 @@ def markdown(
             "below are computed, not findings.",
             "",
         ]
-    lines += ["| claim | method | ours (95 % CI) | paper | verdict |", "|---|---|---|---|---|"]
+    with_notes = any(r.note for r in rows)
+    head = "| claim | method | ours (95 % CI) | paper | verdict |" + (" note |" if with_notes else "")
+    lines += [head, "|---|---|---|---|---|" + ("---|" if with_notes else "")]
     mark = "" if preset is None or presets.get(preset).decides_claims else " *(smoke: not a finding)*"
     for r in rows:
         ours = "–" if r.ours is None else f"{r.ours:.2f}"
@@ -150,7 +174,8 @@ def markdown(
             ours += f" [{r.ci_low:.2f}, {r.ci_high:.2f}]"
         paper = "–" if r.paper is None else (f"{r.paper:g}" if isinstance(r.paper, float) else str(r.paper))
         claim = r.study if r.quantity == "a" else f"{r.study}: {r.quantity}"
-        lines.append(f"| {claim} | {METHOD_NAMES.get(r.method, r.method)} | {ours} | {paper} | {r.verdict}{mark} |")
+        row = f"| {claim} | {METHOD_NAMES.get(r.method, r.method)} | {ours} | {paper} | {r.verdict}{mark} |"
+        lines.append(row + (f" {r.note} |" if with_notes else ""))
     lines += [
         "",
         "A value *agrees* when its 95 % interval contains the paper's value and is at most ±0.10 wide, "

@@ -50,13 +50,15 @@ def claim_rows(out: Path, notebooks: list[str]) -> list[dict[str, Any]]:
 
 
 def summary_markdown(rows: list[dict[str, Any]], preset: str) -> str:
-    lines = ["| notebook | claim | method | ours (95 % CI) | paper | verdict |", "|---|---|---|---|---|---|"]
+    lines = ["| notebook | claim | method | ours (95 % CI) | paper | verdict | note |", "|---|---|---|---|---|---|---|"]
     mark = "" if presets.get(preset).decides_claims else f" *({presets.get(preset).name}: not a finding)*"
     for r in rows:
         ours = _fmt(r["ours"]) + (f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else "")
         claim = r["study"] if r["quantity"] == "a" else f"{r['study']}: {r['quantity']}"
         verdict = f"{r['verdict']}{mark}"
-        lines.append(f"| {r['notebook']} | {claim} | {r['method']} | {ours} | {_fmt(r['paper'])} | {verdict} |")
+        note = str(r.get("note") or "").replace("|", "/")
+        cells = (r["notebook"], claim, r["method"], ours, _fmt(r["paper"]), verdict, note)
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     head = [f"# The paper's claims at the `{preset}` preset", ""]
     if not presets.get(preset).decides_claims:
         head += [
@@ -106,7 +108,8 @@ def _claim_html(c: dict[str, Any], mark: str = "") -> str:
     css = esc(str(c["verdict"]).split(" (")[0])
     return (
         f"<tr class='{css}'><td>{esc(c['notebook'])}</td><td>{claim}</td><td>{esc(str(c['method']))}</td>"
-        f"<td>{ours}</td><td>{esc(_fmt(c['paper']))}</td><td>{esc(str(c['verdict']))}{mark}</td></tr>"
+        f"<td>{ours}</td><td>{esc(_fmt(c['paper']))}</td><td>{esc(str(c['verdict']))}{mark}</td>"
+        f"<td><small>{esc(str(c.get('note') or ''))}</small></td></tr>"
     )
 
 
@@ -163,7 +166,7 @@ def write_index(out: Path, preset: str, records: list[dict[str, Any]]) -> list[d
             "coefficient (<i>not measurable</i>, with the evidence). As data: <code>summary.json</code>, "
             "<code>summary.md</code>.</p>"
             f"<table><tr><th>notebook</th><th>claim</th><th>method</th><th>ours (95 % CI)</th><th>paper</th>"
-            f"<th>verdict</th></tr>{claim_html}</table>"
+            f"<th>verdict</th><th>note</th></tr>{claim_html}</table>"
             f"<h2>Notebooks</h2><p>{total / 60:.1f} min of notebook execution in all. Each links to its executed "
             "notebook as offline HTML; its numbers are in <code>NN_name.summary.json</code> beside it.</p>"
             f"<table><tr><th>notebook</th><th>figure</th><th>status</th><th>wall time</th></tr>{nb_html}</table>"
