@@ -137,7 +137,12 @@ def _surface(n_lo: float, n_hi: float, d_lo: float, d_hi: float, levels: Sequenc
             x2="N1:Q",
             y=y,
             y2="D1:Q",
-            color=alt.Color("L:Q", title="loss", scale=alt.Scale(scheme="viridis", reverse=True, type="log")),
+            color=alt.Color(
+                "L:Q",
+                title="loss",
+                scale=alt.Scale(scheme="viridis", reverse=True, type="log"),
+                legend=alt.Legend(format=".3f"),
+            ),
             tooltip=[
                 alt.Tooltip("N:Q", format=".3s"),
                 alt.Tooltip("D:Q", format=".3s"),
@@ -206,7 +211,7 @@ def _readout() -> alt.Chart:
     text = (
         f"'a = β/(α+β) = ' + format({_AA}, '.3f') + '   b = ' + format(1 - {_AA}, '.3f') + "
         f"'   |   at C = ' + format({_CB}, '.2e') + ': N_opt = ' + format({_NB}, '.3s') + "
-        f"', D_opt = ' + format({_DB}, '.3s') + ', D/N = ' + format({_DB} / {_NB}, '.1f') + "
+        f"', D_opt = ' + format({_DB}, '.3s') + ', D/N = ' + format({_DB} / {_NB}, '.3s') + "
         f"', L_opt = ' + format({_LB}, '.4f')"
     )
     return (
