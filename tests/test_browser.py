@@ -123,7 +123,8 @@ def test_notebook_10_in_jupyterlab_has_live_sliders(browser, tmp_path, project_r
         _screenshot(page, "notebook10_jupyterlab.png")
         assert page.locator(".jp-OutputArea iframe").count() >= 3  # explorer, residuals, bootstrap
         stderr = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-        assert not any("Traceback" in t or "Error" in t for t in stderr.all_inner_texts()), stderr.all_inner_texts()
+        tracebacks = [t for t in stderr.all_inner_texts() if "Traceback" in t]
+        assert tracebacks == [], tracebacks[0][-2000:]
         prompts = page.locator(".jp-CodeCell .jp-InputArea-prompt").all_inner_texts()
         assert prompts and all(p.strip("[]: ").isdigit() for p in prompts), prompts  # every cell ran
     finally:
