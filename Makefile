@@ -33,9 +33,11 @@ reproduce: setup
 	$(PY) -m agentscaling reproduce --preset $(PRESET) --out $(OUT)
 
 # JupyterLab on the project's venv and kernel, on this machine only (127.0.0.1); root is allowed where the
-# user is root (containers). Open the printed URL (it carries the login token).
+# user is root (containers). Open the printed URL (it carries the login token). Each live chart carries
+# its own vega bundle (~0.9 MB), so the output rate limit is raised above a few charts per second.
 lab: setup
 	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --no-browser --ServerApp.root_dir=. \
+		--ServerApp.iopub_data_rate_limit=1e10 \
 		--LabApp.default_url=/lab/tree/notebooks $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 # Copy reports/$(PRESET)/summary.md into README.md's generated block.
