@@ -58,6 +58,26 @@ def process_pool(workers: int, threads_per_worker: int = 1) -> cf.ProcessPoolExe
 SCHEDULER_ENV = "AGENTSCALING_SCHEDULER"
 
 
+def is_dask(executor: Executor) -> bool:
+    """Whether the executor is a Dask client (its futures and submit options differ from the pools')."""
+    return type(executor).__module__.split(".")[0] == "distributed"
+
+
+@contextlib.contextmanager
+def scoped_env(name: str, value: str) -> Iterator[None]:
+    """Set an environment variable for the block (child processes started in it inherit it), then
+    restore what was there."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
 def cluster_address() -> str | None:
     """The Dask scheduler this process's worker pools send their jobs to (dask_cluster), or None."""
     return os.environ.get(SCHEDULER_ENV) or None
@@ -138,15 +158,10 @@ def dask_cluster(scheduler: str | None = None, local_workers: int | None = None)
         scheduler = cluster.scheduler_address
     elif not scheduler.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
         raise UserError(f"a scheduler address looks like tcp://HOST:PORT, got {scheduler!r}")
-    previous = os.environ.get(SCHEDULER_ENV)
-    os.environ[SCHEDULER_ENV] = scheduler
     try:
-        yield scheduler
+        with scoped_env(SCHEDULER_ENV, scheduler):
+            yield scheduler
     finally:
-        if previous is None:
-            os.environ.pop(SCHEDULER_ENV, None)
-        else:
-            os.environ[SCHEDULER_ENV] = previous
         if cluster is not None:
             cluster.close()
 
@@ -169,7 +184,7 @@ def add_dask_arguments(parser) -> None:
 def gpu_resources(executor: Executor, device: str) -> dict[str, float] | None:
     """Dask resources for one run on `device`: one GPU per CUDA run when the cluster's workers declare
     GPU resources (`dask worker --resources GPU=1`), so that a GPU trains one run at a time."""
-    if not str(device).startswith("cuda") or type(executor).__module__.split(".")[0] != "distributed":
+    if not str(device).startswith("cuda") or not is_dask(executor):
         return None
     workers = executor.scheduler_info().get("workers", {}).values()
     if not any("GPU" in (w.get("resources") or {}) for w in workers):

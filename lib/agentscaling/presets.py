@@ -175,6 +175,11 @@ class Preset:
             return 1
         return max(1, min(2, os.cpu_count() or 1))
 
+    @property
+    def verdict_caveat(self) -> str:
+        """What every verdict at this preset carries beside it ("" where the preset decides claims)."""
+        return "" if self.decides_claims else f"{self.name}: not a finding"
+
 
 # seven sizes over two decades of targets (5.5k-391k counted parameters: 1.85 decades), chosen with the
 # design planner (docs/planning.md): the parametric fit is unbiased and its interval half-width ~0.04

@@ -167,7 +167,8 @@ def markdown(
     with_notes = any(r.note for r in rows)
     head = "| claim | method | ours (95 % CI) | paper | verdict |" + (" note |" if with_notes else "")
     lines += [head, "|---|---|---|---|---|" + ("---|" if with_notes else "")]
-    mark = "" if preset is None or presets.get(preset).decides_claims else " *(smoke: not a finding)*"
+    caveat = presets.get(preset).verdict_caveat if preset is not None else ""
+    mark = f" *({caveat})*" if caveat else ""
     for r in rows:
         ours = "–" if r.ours is None else f"{r.ours:.2f}"
         if r.ci_low is not None and r.ci_high is not None:

@@ -51,7 +51,8 @@ def claim_rows(out: Path, notebooks: list[str]) -> list[dict[str, Any]]:
 
 def summary_markdown(rows: list[dict[str, Any]], preset: str) -> str:
     lines = ["| notebook | claim | method | ours (95 % CI) | paper | verdict | note |", "|---|---|---|---|---|---|---|"]
-    mark = "" if presets.get(preset).decides_claims else f" *({presets.get(preset).name}: not a finding)*"
+    caveat = presets.get(preset).verdict_caveat
+    mark = f" *({caveat})*" if caveat else ""
     for r in rows:
         ours = _fmt(r["ours"]) + (f" [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]" if r["ci_low"] is not None else "")
         claim = r["study"] if r["quantity"] == "a" else f"{r['study']}: {r['quantity']}"
@@ -135,7 +136,8 @@ def write_index(out: Path, preset: str, records: list[dict[str, Any]]) -> list[d
 
     total = sum(float(r.get("wall_s") or 0) for r in rows)
     esc = html.escape
-    mark = "" if presets.get(preset).decides_claims else f" <i>({esc(preset)}: not a finding)</i>"
+    caveat = presets.get(preset).verdict_caveat
+    mark = f" <i>({esc(caveat)})</i>" if caveat else ""
     claim_html = "".join(_claim_html(c, mark) for c in claims)
     nb_html = "".join(
         f"<tr><td><a href='{esc(Path(r['notebook']).stem)}.html'>{esc(r['notebook'])}</a></td>"

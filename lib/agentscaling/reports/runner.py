@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import presets
 from ..errors import UserError
+from ..executors import scoped_env
 from ..io import atomic_write_json, atomic_write_text, read_json
 from ..paths import NOTEBOOKS_DIR, PROJECT_ROOT
 from ..store import git_commit
@@ -106,9 +107,7 @@ def run_notebook(
     t0 = time.perf_counter()
     record: dict[str, Any] = {"notebook": path.name, "preset": preset, "parameters": params}
     attempts = settings.notebook_attempts
-    previous = os.environ.get(REPORT_ENV)
-    os.environ[REPORT_ENV] = "1"  # the kernel inherits it: static PNG charts in the report
-    try:
+    with scoped_env(REPORT_ENV, "1"):  # the kernel inherits it: static PNG charts in the report
         for attempt in range(attempts):
             try:
                 pm.execute_notebook(
@@ -133,11 +132,6 @@ def run_notebook(
                 record["error"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
                 if attempt + 1 < attempts:
                     record["retried_after"] = record["error"]
-    finally:
-        if previous is None:
-            os.environ.pop(REPORT_ENV, None)
-        else:
-            os.environ[REPORT_ENV] = previous
     record["wall_s"] = round(time.perf_counter() - t0, 2)
     record["git_commit"] = git_commit()
     if html and executed.exists():

@@ -15,7 +15,7 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from ..executors import Executor, InProcessExecutor, gpu_resources, resolve_device
+from ..executors import Executor, InProcessExecutor, gpu_resources, is_dask, resolve_device
 from ..io import atomic_torch_save, file_lock
 from ..model.gpt import GPT, GPTConfig
 from ..prepare import prepare_studies
@@ -135,7 +135,7 @@ def _train_locked(
                     "final_train_loss": float(last["train_loss"]),
                     "wall_s": result.wall_s,
                     "beyond_4_epochs": bool(last["epochs"] > 4.0),
-                    # of this session only (a resumed run: the steps after its checkpoint)
+                    # over the steps this process trained (for a resumed run, those after its checkpoint)
                     "throughput": result.extra.get("throughput", {}),
                 }
             )
@@ -243,7 +243,7 @@ def sweep_studies(
         outer = tqdm(total=len(jobs), desc=names if len(names) < 60 else f"{len(studies)} studies", unit="run")
     # Dask caches "pure" calls by their arguments: a repeated sweep would get the first call's result back
     # without looking at the store, so its tasks are submitted as impure
-    extra: dict[str, Any] = {"pure": False} if type(executor).__module__.split(".")[0] == "distributed" else {}
+    extra: dict[str, Any] = {"pure": False} if is_dask(executor) else {}
     if resources := gpu_resources(executor, device):
         extra["resources"] = resources
     # a worker process's bars would interleave on this process's stderr: only in-process runs show theirs
