@@ -15,9 +15,12 @@ What it does (each line of output is one JSON object with a "check" key):
    throughput the trainer itself records for every run (TrainResult.extra["throughput"]).
 4. calibration: the cost model (agentscaling.sweep.calibrate) measured on this device, cached under
    data/cache/costmodel, with its leave-one-out errors.
-5. study_hours: for every study of the preset, the hours one such GPU takes at the FLOP/s measured at the
-   largest size and the step time measured at the smallest (sweep.cost.gpu_hours), beside the hours
-   assumed so far (40 % MFU of 989 TFLOP/s).
+5. study_hours: for every study of the preset, the hours one such GPU takes (sweep.cost.gpu_hours) at
+   the FLOP/s measured for the three sizes, interpolated in log N (held at the nearest end outside
+   them), and never under the shortest step the calibration measured (a tiny model: launch overhead),
+   beside the hours assumed so far (40 % MFU of 989 TFLOP/s, 10 ms floor).
+A step's batch that does not fit the GPU's memory is split into micro-batches (the trainer doubles
+their number on out-of-memory); the rows say how many were used.
 Nothing is written except the calibration cache; the steps train on random tokens, so no data is
 generated. Exits 0 without a GPU (one line saying so) unless a device is named."""
 
@@ -29,13 +32,14 @@ import math
 import sys
 import time
 
+import numpy as np
 import torch
 
 from agentscaling import presets
 from agentscaling.executors import resolve_device
 from agentscaling.studies import get_study, list_studies
 from agentscaling.sweep.calibrate import QUICK_GRID, _gpt_point, load_or_calibrate, measure_point
-from agentscaling.sweep.cost import GPU_CONV_FLOPS, assumed_gpu_hours, gpu_hours, spec_for
+from agentscaling.sweep.cost import GPU_CONV_FLOPS, GPU_MIN_STEP_S, assumed_gpu_hours, gpu_hours, spec_for
 from agentscaling.train import TrainConfig, train
 from agentscaling.train.throughput import device_name, peak_flops
 
@@ -78,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         step_s, _ = measure_point(spec, device=device, target_s=1.0, repeats=2, precision=precision)
         inputs = spec.batch * spec.context
         flops = study.counts(z)["flops_per_input_attn"] * inputs / step_s
-        measured[i] = {"step_s": step_s, "flops_per_s": flops}
+        measured[i] = {"step_s": step_s, "flops_per_s": flops, "N": float(study.counts(z)["N"])}
         emit(
             check="throughput",
             study=study.name,
@@ -117,34 +121,42 @@ def main(argv: list[str] | None = None) -> int:
         first_loss=float(res.curve["train_loss"].iloc[0]),
         last_loss=float(res.curve["train_loss"].iloc[-1]),
         wall_s=res.wall_s,
+        micro_batches=res.extra["micro_batches"],
         **res.extra["throughput"],
     )
     del model
 
+    min_step = GPU_MIN_STEP_S
     left = args.budget_s - (time.perf_counter() - t_start)
     if left > 60:
         cm = load_or_calibrate(threads=1, device=device, grid=QUICK_GRID, log=lambda m: print(m, file=sys.stderr))
         loo = cm.meta.get("loo_rel_err_train")
+        min_step = min(p["train_s"] for p in cm.meta["points"])
         emit(
             check="calibration",
             device=device,
             points=len(cm.meta.get("points", [])),
             loo_rel_err_train_max=max(abs(e) for e in loo) if loo else None,
+            min_step_s=min_step,
         )
     else:
         emit(check="calibration", skipped=f"only {left:.0f} s of the budget left")
 
-    sustained = measured[len(sizes) - 1]["flops_per_s"]
-    min_step = measured[0]["step_s"]
+    points = sorted(measured.values(), key=lambda m: m["N"])
+    log_n = np.log([m["N"] for m in points])
+    log_rate = np.log([m["flops_per_s"] for m in points])
+
+    def rate(n: float) -> float:  # np.interp holds the end values outside the measured sizes
+        return float(np.exp(np.interp(math.log(n), log_n, log_rate)))
+
+    total = assumed_total = 0.0
     for name in list_studies():
         st = get_study(name, preset)
-        emit(
-            check="study_hours",
-            study=name,
-            hours=gpu_hours(st, flops_per_s=sustained, conv_flops_per_s=GPU_CONV_FLOPS, min_step_s=min_step),
-            assumed_hours=assumed_gpu_hours(st),
-            flops_per_s=sustained,
-        )
+        hours = gpu_hours(st, flops_per_s=rate, conv_flops_per_s=GPU_CONV_FLOPS, min_step_s=min_step)
+        assumed = assumed_gpu_hours(st)
+        total, assumed_total = total + hours, assumed_total + assumed
+        emit(check="study_hours", study=name, hours=hours, assumed_hours=assumed)
+    emit(check="study_hours", study="all", hours=total, assumed_hours=assumed_total, min_step_s=min_step)
     emit(check="done", wall_s=time.perf_counter() - t_start)
     return 0
 

@@ -175,3 +175,30 @@ def test_blocks_fused_residual_projection_is_the_plain_residual(bias):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
     with torch.autocast("cpu", dtype=torch.bfloat16):  # mixed dtypes must not reach the in-place GEMM
         assert abs(gpt_module.masked_next_token_loss(model, batch).item() - ref) < 0.05
+
+
+def test_micro_batches_give_the_whole_batch_step_and_adapt_to_out_of_memory():
+    whole = run_train(steps=30, micro_batches=1)
+    halves = run_train(steps=30, micro_batches=2)
+    # the same optimiser steps: gradients of two halves add to the whole batch's (up to summation order)
+    np.testing.assert_allclose(halves.curve["train_loss"], whole.curve["train_loss"], rtol=1e-5)
+    assert halves.extra["micro_batches"] == 2
+
+    seen = []
+
+    def small_memory(model, batch):  # a device that holds at most 2 rows of activations
+        seen.append(batch["x"].shape[0])
+        if batch["x"].shape[0] > 2:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 6.46 GiB")
+        return masked_next_token_loss(model, batch)
+
+    model = make_model()
+    cfg = TrainConfig(lr=3e-3, steps=30, warmup_steps=4, n_log=10)  # micro_batches=0: automatic
+    auto = train(model, small_memory, batch_fn, cfg, inputs_per_batch=B * T, n_params=1)
+    assert seen[:3] == [8, 4, 2] and set(seen[3:]) == {2}
+    assert auto.extra["micro_batches"] == 4
+    np.testing.assert_allclose(auto.curve["train_loss"], whole.curve["train_loss"], rtol=1e-5)
+
+    with pytest.raises(torch.cuda.OutOfMemoryError):  # a fixed split is kept: the error is the user's to see
+        fixed = TrainConfig(lr=3e-3, steps=3, n_log=2, micro_batches=2)
+        train(make_model(), small_memory, batch_fn, fixed, inputs_per_batch=B * T, n_params=1)

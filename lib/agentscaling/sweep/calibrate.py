@@ -29,7 +29,7 @@ from ..model.gpt import GPT, GPTConfig, masked_next_token_loss
 from ..prepare import locate, prepare
 from ..store import RunStore
 from ..tasks.lm import sample_windows
-from ..train import TrainConfig, train
+from ..train import TrainConfig, split_batch, train
 from .core import open_size_run, train_size
 from .cost import (
     CALIBRATION_VERSION,
@@ -139,19 +139,23 @@ def measure_point(
     model, batch_fn, loss_fn = (_cnn_point if spec.cnn else _gpt_point)(spec, dev)
     n = spec.n_params_total
 
+    micro = 0  # found by the warm-up (halving on out-of-memory), then fixed so no timing includes a failed try
+
     def run(steps: int) -> float:
-        cfg = TrainConfig(lr=1e-4, steps=steps, n_log=2, device=device, precision=precision)
+        nonlocal micro
+        cfg = TrainConfig(lr=1e-4, steps=steps, n_log=2, device=device, precision=precision, micro_batches=micro)
         _sync(dev)
         t0 = clock()
-        train(model, loss_fn, batch_fn, cfg, inputs_per_batch=spec.batch * spec.context, n_params=n)
+        res = train(model, loss_fn, batch_fn, cfg, inputs_per_batch=spec.batch * spec.context, n_params=n)
         _sync(dev)
+        micro = res.extra["micro_batches"]
         return (clock() - t0) / steps
 
-    run(2)  # warm-up: allocator, kernels, optimizer state
+    run(2)  # warm-up: allocator, kernels, optimizer state, micro-batches
     k = max(2, min(200, math.ceil(target_s / max(run(2), 1e-6))))
     t_train = min(run(k) for _ in range(repeats))
 
-    batch = batch_fn(10**6)
+    chunks = split_batch(batch_fn(10**6), micro)
 
     @torch.no_grad()
     def fwd(reps: int) -> float:
@@ -159,7 +163,7 @@ def measure_point(
         _sync(dev)
         t0 = clock()
         for _ in range(reps):
-            float(loss_fn(model, batch))
+            sum(float(loss_fn(model, c)) for c in chunks)
         _sync(dev)
         model.train()
         return (clock() - t0) / reps

@@ -43,7 +43,7 @@ import datetime as dt
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from scipy.optimize import nnls
@@ -499,16 +499,18 @@ GPU_MIN_STEP_S = 0.01
 
 def gpu_hours(
     study: Study,
-    flops_per_s: float = GPU_FLOPS,
+    flops_per_s: float | Callable[[float], float] = GPU_FLOPS,
     conv_flops_per_s: float = GPU_CONV_FLOPS,
     min_step_s: float = GPU_MIN_STEP_S,
 ) -> float:
     """Hours one GPU takes for the whole study (every size and seed) at a sustained throughput: the
-    transformer's PaLM FLOPs at `flops_per_s`, convolutions at `conv_flops_per_s`, and never under
-    `min_step_s` per optimiser step. benchmarks/gpu_check.py passes the throughput it measured."""
+    transformer's PaLM FLOPs at `flops_per_s` (a number, or a function of the model's N), convolutions
+    at `conv_flops_per_s`, and never under `min_step_s` per optimiser step. benchmarks/gpu_check.py
+    passes the throughput it measured."""
     total = 0.0
     for r in study.plan():
-        flops_s = (r["C_true"] - r["conv_flops"]) / flops_per_s + r["conv_flops"] / conv_flops_per_s
+        rate = flops_per_s(float(r["N"])) if callable(flops_per_s) else flops_per_s
+        flops_s = (r["C_true"] - r["conv_flops"]) / rate + r["conv_flops"] / conv_flops_per_s
         total += max(flops_s, r["steps"] * min_step_s)
     return total * len(study.replicas()) / 3600.0
 

@@ -51,6 +51,9 @@ class TrainConfig:
     checkpoint_every_s: float = 60.0
     divergence_factor: float = 1.5
     compile: bool = False  # torch.compile the model for the training steps (GPU; adds minutes of compilation)
+    # a step's batch is split into this many micro-batches whose gradients add up (same step, less memory);
+    # 0 = automatic: 1, doubled whenever the device runs out of memory
+    micro_batches: int = 0
 
     def __post_init__(self) -> None:
         if self.steps < 1:
@@ -61,6 +64,8 @@ class TrainConfig:
             raise ValueError(f"unknown schedule {self.schedule!r}: use constant, cosine or wsd")
         if self.precision not in ("fp32", "bf16"):
             raise ValueError(f"unknown precision {self.precision!r}: use fp32 or bf16")
+        if self.micro_batches < 0:
+            raise ValueError(f"micro_batches must be >= 0 (0 = automatic), got {self.micro_batches}")
 
     def lr_at(self, step: int) -> float:
         """Learning rate for optimiser step `step` (0-based)."""
@@ -149,6 +154,28 @@ def _split_loss(out: LossOut) -> tuple[torch.Tensor, dict[str, float]]:
     return (out[0], out[1]) if isinstance(out, tuple) else (out, {})
 
 
+def split_batch(batch: Batch, k: int) -> list[Batch]:
+    """`batch` cut into `k` micro-batches along its first dimension (that of batch['x'], else of its
+    first tensor); tensors with another first dimension (a shared mask, say) go whole into each."""
+    if k == 1:
+        return [batch]
+    lead = batch.get("x", next(iter(batch.values())))
+    n = lead.shape[0]
+    if k > n:
+        raise ValueError(f"cannot split a batch of {n} into {k} micro-batches")
+    bounds = np.linspace(0, n, k + 1).round().astype(int)
+    return [
+        {key: (v[a:b] if torch.is_tensor(v) and v.dim() and v.shape[0] == n else v) for key, v in batch.items()}
+        for a, b in zip(bounds[:-1], bounds[1:])
+    ]
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or (
+        isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+    )
+
+
 def train(
     model: torch.nn.Module,
     loss_fn: Callable[[torch.nn.Module, Batch], LossOut],
@@ -227,15 +254,26 @@ def train(
     step = start_step
     # on-device float64 accumulator: no host sync per step, and the same sums whether or not a run resumes
     acc = torch.zeros((), dtype=torch.float64, device=device)
+    auto_micro = cfg.micro_batches == 0
+    micro = max(1, cfg.micro_batches)
     for step in range(start_step, cfg.steps):
         lr = cfg.lr_at(step)
         for g in opt.param_groups:
             g["lr"] = lr
         batch = batch_fn(step)
-        with autocast:
-            loss, metrics = _split_loss(loss_fn(step_model, batch))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
+        while True:
+            opt.zero_grad(set_to_none=True)
+            try:
+                loss, metrics = _accumulate(step_model, loss_fn, split_batch(batch, micro), autocast)
+                break
+            except (torch.cuda.OutOfMemoryError, RuntimeError) as exc:
+                if not (_out_of_memory(exc) and auto_micro and micro < _batch_rows(batch)):
+                    raise
+                del exc
+                opt.zero_grad(set_to_none=True)
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+                micro = min(2 * micro, _batch_rows(batch))
         if cfg.grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         opt.step()
@@ -322,8 +360,29 @@ def train(
         curve=curve,
         steps_done=step + 1,
         wall_s=wall,
-        extra={"config": asdict(cfg), "throughput": speed},
+        extra={"config": asdict(cfg), "throughput": speed, "micro_batches": micro},
     )
+
+
+def _batch_rows(batch: Batch) -> int:
+    return int(batch.get("x", next(iter(batch.values()))).shape[0])
+
+
+def _accumulate(model, loss_fn, chunks: list[Batch], autocast) -> tuple[torch.Tensor, dict[str, float]]:
+    """Backward through every micro-batch; returns the mean loss and metrics over them (equal to the
+    whole batch's when the loss is a mean over equally supervised rows, as every task's is)."""
+    k = len(chunks)
+    total: torch.Tensor | None = None
+    metrics: dict[str, float] = {}
+    for chunk in chunks:
+        with autocast:
+            loss, m = _split_loss(loss_fn(model, chunk))
+        (loss / k if k > 1 else loss).backward()
+        total = loss.detach() / k if total is None else total + loss.detach() / k
+        for key, v in m.items():
+            metrics[key] = metrics.get(key, 0.0) + float(v) / k
+    assert total is not None
+    return total, metrics
 
 
 def _columns_from_rows(rows: list[dict[str, Any]]) -> dict[str, list[float]]:
