@@ -152,6 +152,20 @@ class Ladders:
 
 
 @dataclass(frozen=True)
+class ProxySettings:
+    """Notebook 09 (is pre-training loss a proxy?): how hard every checkpoint is tested."""
+
+    matches: int = 32  # arena matches per BC checkpoint, all played at once ...
+    match_steps: int = 300  # ... for this many steps (10 per second of game time)
+    clips: int = 32  # held-out clips per WM checkpoint ...
+    horizon: int = 8  # ... each imagined this many frames ahead
+    open_loop_episodes: int = 16  # recorded test episodes each BC checkpoint acts on with the real history ...
+    open_loop_steps: int = 150  # ... for this many steps
+    seed: int = 1_000_003  # match and clip seeds: never those the datasets were generated with
+    greedy: bool = False  # BC agents draw from their action distribution; WMs from their token distribution
+
+
+@dataclass(frozen=True)
 class Preset:
     name: str
     description: str
@@ -165,6 +179,7 @@ class Preset:
     cell_timeout_s: int | None  # per notebook cell (None: no limit)
     notebook_attempts: int  # a notebook that times out is retried in a fresh kernel
     decides_claims: bool = True  # False: its runs test the pipeline only, and reports say so beside every verdict
+    proxy: ProxySettings = ProxySettings()
 
     def default_workers(self, device: str) -> int:
         """Training processes when none are asked for: on a CPU, one 1-thread process per core (two
@@ -243,6 +258,7 @@ SMOKE = Preset(
     cell_timeout_s=240,
     notebook_attempts=2,
     decides_claims=False,
+    proxy=ProxySettings(matches=4, match_steps=40, clips=4, horizon=3, open_loop_episodes=4, open_loop_steps=40),
 )
 
 # cpu: arena token ladders of 5.5k-391k parameters at 4M tokens each (720 down to 10 tokens per parameter), two seeds:
@@ -374,6 +390,7 @@ GPU = Preset(
     bootstrap=200,
     cell_timeout_s=None,
     notebook_attempts=1,
+    proxy=ProxySettings(matches=64, match_steps=1200, clips=64, horizon=16),
 )
 
 PAPER = replace(

@@ -203,3 +203,38 @@ def contact_sheet(frames_by_map: dict[str, np.ndarray], scale: int = 3, gap: int
         sheet, "HUD: TOP = SCORE SPLIT + CLOCK, BOTTOM = HEALTH + 5 ABILITY LIGHTS", row + 20, gap, (200, 200, 200), fs
     )
     return sheet
+
+
+# ---- animations --------------------------------------------------------------------------------------
+def gif_bytes(frames: np.ndarray, fps: float = 10.0) -> bytes:
+    """uint8 frames [T,H,W,3] → an animated GIF that loops (Pillow; each frame quantised to 256 colours)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+        raise ValueError(f"expected uint8 frames [T,H,W,3], got {frames.dtype} {frames.shape}")
+    images = [Image.fromarray(f) for f in frames]
+    buf = BytesIO()
+    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+    return buf.getvalue()
+
+
+def save_gif(frames: np.ndarray, path: str | Path, fps: float = 10.0) -> Path:
+    path = Path(path)
+    atomic_write_bytes(path, gif_bytes(frames, fps))
+    return path
+
+
+def side_by_side(videos: Sequence[np.ndarray], labels: Sequence[str], scale: int = 3, pad: int = 4) -> np.ndarray:
+    """Videos [T,H,W,3] (same T, H, W) next to each other, upscaled ×`scale`, each labelled above."""
+    T, h, w, _ = np.asarray(videos[0]).shape
+    label_h = 12
+    out = np.full((T, label_h + h * scale + pad, len(videos) * (w * scale + pad) + pad, 3), 255, np.uint8)
+    for i, (v, text) in enumerate(zip(videos, labels)):
+        x = pad + i * (w * scale + pad)
+        out[:, label_h : label_h + h * scale, x : x + w * scale] = np.asarray(v).repeat(scale, 1).repeat(scale, 2)
+        for t in range(T):
+            draw_text(out[t], text, 2, x, colour=(0, 0, 0), scale=1)
+    return out

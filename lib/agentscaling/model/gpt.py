@@ -28,6 +28,9 @@ class GPTConfig:
             raise ValueError(f"invalid GPTConfig {self}")
 
 
+KV = tuple[torch.Tensor, torch.Tensor]  # one layer's keys and values [B, heads, T, head_dim]
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, c: GPTConfig):
         super().__init__()
@@ -45,6 +48,19 @@ class CausalSelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(self.mix(x))
+
+    def mix_cached(self, x: torch.Tensor, past: KV | None) -> tuple[torch.Tensor, KV]:
+        """mix() for new positions x [B, T, C] after cached keys and values `past` (decoding)."""
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        if past is not None:
+            if T != 1:
+                raise ValueError("after a cached prefix, decode one position at a time")
+            k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+        # one new position attends to every cached one; a prefix is causal within itself
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=past is None)
+        return y.transpose(1, 2).reshape(B, T, C), (k, v)
 
 
 class MLP(nn.Module):
@@ -71,6 +87,11 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = residual_linear(x, self.attn.mix(self.ln1(x)), self.attn.proj)
         return residual_linear(x, self.mlp.hidden(self.ln2(x)), self.mlp.proj)
+
+    def forward_cached(self, x: torch.Tensor, past: KV | None) -> tuple[torch.Tensor, KV]:
+        h, kv = self.attn.mix_cached(self.ln1(x), past)
+        x = residual_linear(x, h, self.attn.proj)
+        return residual_linear(x, self.mlp.hidden(self.ln2(x)), self.mlp.proj), kv
 
 
 def residual_linear(x: torch.Tensor, h: torch.Tensor, proj: nn.Linear) -> torch.Tensor:
@@ -127,6 +148,22 @@ class GPT(nn.Module):
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         """Logits [B, T, vocab]."""
         return self.head(self.hidden(idx))
+
+    @torch.no_grad()
+    def next_logits(self, idx: torch.Tensor, cache: list[KV] | None = None) -> tuple[torch.Tensor, list[KV]]:
+        """Logits [B, vocab] of the token after `idx` and the keys/values of every position so far, for
+        decoding: pass a prefix [B, T] with no cache, then one token [B, 1] at a time with the cache it
+        returned. Equal to forward(whole sequence)[:, -1] up to floating-point order."""
+        T0 = 0 if cache is None else cache[0][0].shape[2]
+        T = idx.shape[1]
+        if T0 + T > self.config.context:
+            raise ValueError(f"sequence of {T0 + T} tokens exceeds the context of {self.config.context}")
+        x = self.wte(idx) + self.wpe(torch.arange(T0, T0 + T, device=idx.device))
+        new_cache = []
+        for i, block in enumerate(self.blocks):
+            x, kv = block.forward_cached(x, None if cache is None else cache[i])
+            new_cache.append(kv)
+        return self.head(self.ln_f(x[:, -1])), new_cache
 
 
 # Output head + cross-entropy in row chunks (the "fused linear cross-entropy" of Liger-Kernel and

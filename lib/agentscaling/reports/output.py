@@ -125,3 +125,13 @@ def save_summary(out_dir: str | Path, notebook: str, data: dict[str, Any]) -> Pa
     path = Path(out_dir) / f"{notebook}.summary.json"
     atomic_write_json(path, to_jsonable(data))
     return path
+
+
+def show_gif(path: str | Path):
+    """An animated GIF for display, inlined as HTML (exported reports keep it; nbconvert drops image/gif)."""
+    import base64
+
+    from IPython.display import HTML
+
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return HTML(f'<img src="data:image/gif;base64,{data}" alt="{html.escape(Path(path).name)}">')
