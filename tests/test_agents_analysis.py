@@ -6,7 +6,7 @@ import pytest
 
 from agentscaling.analysis.claims import tpf_claims
 from agentscaling.analysis.extrapolation import extrapolation_check
-from agentscaling.analysis.tokens_per_frame import a_vs_tpf
+from agentscaling.analysis.tokens_per_frame import a_vs_tpf, a_vs_tpf_or_none
 from agentscaling.errors import UserError
 
 
@@ -94,3 +94,30 @@ def test_seed_spread_is_the_relative_spread_of_final_losses():
     assert per_size[1e4] == pytest.approx(np.log(2.2 / 2.0) / np.sqrt(2))
     assert per_size[1e5] == pytest.approx(0.02 / np.sqrt(2))
     assert table.iloc[-1]["relative spread"] == pytest.approx(np.median(per_size))
+
+
+def test_pooled_levels_keep_their_points_and_their_own_uncertainty_decides():
+    """One fit per level (its seeds pooled): the line's interval comes from the levels' own replicates,
+    so precise levels on a rising line hold and imprecise ones stay inconclusive; too few levels give no
+    verdict."""
+    rng = np.random.default_rng(0)
+    levels = (16, 64, 256)
+    a = {k: 0.5 + 0.05 * np.log10(k) for k in levels}
+
+    def pooled(sd):
+        t = pd.DataFrame(
+            {"study": [f"wm-tpf-{k}" for k in levels], "tokens_per_frame": levels, "seed": "pooled (3)"}
+        ).assign(a=[a[k] for k in levels])
+        return t, {f"wm-tpf-{k}": a[k] + rng.normal(0, sd, 400) for k in levels}
+
+    t, samples = pooled(0.005)
+    precise = a_vs_tpf(t, samples=samples, resample_points=False)
+    assert precise.slope == pytest.approx(0.05, abs=1e-9) and precise.slope_lo > 0
+    (row,) = tpf_claims(precise, t, method="parametric-lsq")
+    assert row.verdict.startswith("holds") and row.method == "parametric-lsq"
+    t, samples = pooled(0.15)  # the planner's half-width at cpu: a rise of 0.05 per decade is not decidable
+    (row,) = tpf_claims(a_vs_tpf(t, samples=samples, resample_points=False), t, method="parametric-lsq")
+    assert row.verdict.startswith("inconclusive")
+    two = t.iloc[:2]
+    (row,) = tpf_claims(a_vs_tpf_or_none(two), two, method="parametric-lsq")
+    assert row.verdict.startswith("not identified") and "parametric-lsq fit: too few" in row.verdict

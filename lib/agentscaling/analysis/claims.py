@@ -236,35 +236,38 @@ def bc_claims(
     return rows
 
 
-def tpf_claims(fit: LinearLogFit | None, table: pd.DataFrame) -> list[ClaimRow]:
-    """App. C, Fig. 16: a rises with tokens per frame (the slope of a on log10 k is positive)."""
+def tpf_claims(fit: LinearLogFit | None, table: pd.DataFrame, method: str = "frontier") -> list[ClaimRow]:
+    """App. C, Fig. 16: a rises with tokens per frame (the slope of a on log10 k is positive). Per-(level,
+    seed) points need ≥ 2 seeds per level; pooled per-level points (one per level) need ≥ 3 levels."""
     nb = "07_tokens_per_frame"
+    pooled = bool(len(table)) and table["seed"].astype(str).str.startswith("pooled").all()
     p_slope = (PAPER_TPF_FIT["a_at_256"] - PAPER_TPF_FIT["a_at_16"]) / np.log10(16)
     paper = f"slope > 0 ({p_slope:+.3f} per decade, R = {PAPER_TPF_FIT['R']})"
     if fit is None:
         n_ok = int(table["a"].notna().sum())
-        v = Verdict(NOT_IDENTIFIED, f"{n_ok} of {len(table)} ladders gave a usable frontier: too few for the line")
+        v = Verdict(NOT_IDENTIFIED, f"{n_ok} of {len(table)} ladders gave a usable {method} fit: too few for the line")
         return [
-            ClaimRow(
-                "a vs tokens per frame", "frontier", "slope per decade", None, None, None, paper, str(v), notebook=nb
-            )
+            ClaimRow("a vs tokens per frame", method, "slope per decade", None, None, None, paper, str(v), notebook=nb)
         ]
-    enough = fit.n_points >= 2 * len(fit.levels) and len(fit.levels) >= 2
-    reasons = (
-        [] if enough else [f"{fit.n_points} usable ladders over {len(fit.levels)} levels (needs ≥ 2 seeds per level)"]
-    )
-    v = ordering_verdict(fit.p_slope_positive, reasons)
+    if pooled:
+        enough = len(fit.levels) >= 3
+        why = f"{len(fit.levels)} identified levels (needs ≥ 3)"
+    else:
+        enough = fit.n_points >= 2 * len(fit.levels) and len(fit.levels) >= 2
+        why = f"{fit.n_points} usable ladders over {len(fit.levels)} levels (needs ≥ 2 seeds per level)"
+    v = ordering_verdict(fit.p_slope_positive, [] if enough else [why])
     return [
         ClaimRow(
             "a vs tokens per frame",
-            "frontier",
+            method,
             "slope per decade",
             fit.slope,
             fit.slope_lo,
             fit.slope_hi,
             paper,
             str(v),
-            note=f"R = {fit.R:.2f} [{fit.R_lo:.2f}, {fit.R_hi:.2f}]",
+            note=f"R = {fit.R:.2f} [{fit.R_lo:.2f}, {fit.R_hi:.2f}]"
+            + ("; one fit per level over its seeds' runs" if pooled else ""),
             notebook=nb,
         )
     ]

@@ -1,9 +1,12 @@
 """Tokens per frame (paper App. C, Figs. 14-16): fit every (level, seed) ladder's frontier, then a
-against log10(tokens per frame) with Pearson R and bootstrap CIs (notebook 07)."""
+against log10(tokens per frame) with Pearson R and bootstrap CIs (notebook 07). Also the design the
+planner approves at `cpu` (docs/planning.md): one least-squares parametric fit per level over all its
+seeds' runs, each size's seeds the replicates of the hierarchical bootstrap."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
@@ -15,7 +18,11 @@ from ..errors import UserError
 from ..fit.frontier import MIN_FRONTIER_MODELS
 from ..studies import get_study
 from ..studies.agents import PAPER_TPF, PAPER_TPF_FIT, tpf_name
-from .fits import StudyFits, fit_study, fmt_ci
+from .fits import FITTERS, StudyFits, bootstrap_replicates, fit_study, fmt_ci, study_points
+from .runs import resolve_store
+from .verdicts import identification
+
+POOLED_METHOD = "parametric-lsq"
 
 
 def tpf_names(
@@ -76,6 +83,50 @@ def tpf_table(
     return pd.DataFrame(rows), fits
 
 
+def pooled_table(
+    preset: str | presets.Preset,
+    store=None,
+    levels: Sequence[int] | None = None,
+    seeds: Sequence[int] | None = None,
+    bootstrap: int | None = None,
+    method: str = POOLED_METHOD,
+) -> tuple[pd.DataFrame, list[StudyFits]]:
+    """Per tokens-per-frame level, one fit of `method` over the runs of all its seeds: a (95 % CI), or
+    NaN with the reason when the fit is not identified. Also returns the StudyFits (named wm-tpf-<k>)."""
+    p = presets.get(preset)
+    store = resolve_store(store, p)
+    bootstrap = bootstrap_replicates(bootstrap, p)
+    rows, fits = [], []
+    for k in levels or p.ladders.tpf_levels:
+        names = tpf_names(p, [int(k)], seeds)
+        pts = pd.concat([study_points(store, n, p) for n in names], ignore_index=True)
+        sf = StudyFits(study=f"wm-tpf-{int(k)}", preset=p.name, n_convention="N", points=pts)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # kept on the fit, shown in the warnings table
+                sf.fits[method] = FITTERS[method](pts, bootstrap=bootstrap, seed=0)
+        except Exception as e:  # noqa: BLE001 - reported in the table
+            sf.errors[method] = f"{type(e).__name__}: {e}"
+        fits.append(sf)
+        row: dict[str, Any] = {
+            "study": sf.study,
+            "tokens_per_frame": int(k),
+            "seed": f"pooled ({pts['seed'].nunique()})",
+            "runs": int(pts["run_id"].nunique()),
+            "paper a (Fig. 15)": PAPER_TPF.get(int(k)),
+        }
+        if method in sf.fits:
+            a, lo, hi = sf.exponent(method, "a")
+            reasons = identification(sf.fits[method])
+            row.update({"a": a, "a_lo": lo, "a_hi": hi, "a (95% CI)": fmt_ci(a, lo, hi), "a_raw": a})
+            if reasons:
+                row.update({"a": float("nan"), "note": "not identified: " + "; ".join(reasons)})
+        else:
+            row.update({"a": float("nan"), "a (95% CI)": "not fitted", "note": sf.errors[method]})
+        rows.append(row)
+    return pd.DataFrame(rows), fits
+
+
 @dataclass
 class LinearLogFit:
     slope: float  # change of a per decade of tokens per frame
@@ -103,11 +154,14 @@ def a_vs_tpf(
     x: str = "tokens_per_frame",
     y: str = "a",
     samples: dict[str, np.ndarray] | None = None,
+    resample_points: bool = True,
 ) -> LinearLogFit:
     """Least-squares line of a on log10(tokens per frame) with Pearson R, as the paper's Fig. 16.
     95 % bootstrap CIs of slope and R resample the (level, seed) points with replacement; with
     `samples` (study -> that ladder's own bootstrap replicates of a) each drawn point also takes a
-    random replicate of its a, so the CI carries each frontier fit's uncertainty too."""
+    random replicate of its a, so the CI carries each frontier fit's uncertainty too. With
+    resample_points=False the points stay (one per level: the levels are the design) and only their
+    replicates are drawn."""
     keep = table[[x, y]].astype(float).notna().all(axis=1)
     d = table.loc[keep]
     if len(d) < 3 or d[x].nunique() < 2:
@@ -116,7 +170,10 @@ def a_vs_tpf(
     slope, intercept = np.polyfit(lx, ay, 1)
     R = float(np.corrcoef(lx, ay)[0, 1]) if np.std(ay) > 0 else float("nan")
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(d), size=(n_boot, len(d)))
+    if resample_points:
+        idx = rng.integers(0, len(d), size=(n_boot, len(d)))
+    else:
+        idx = np.tile(np.arange(len(d)), (n_boot, 1))
     X, Y = lx[idx], ay[idx]
     if samples and "study" in d:
         pools = []
@@ -150,23 +207,26 @@ def a_vs_tpf(
     )
 
 
-def frontier_samples(fits: Sequence[StudyFits], name: str = "a") -> dict[str, np.ndarray]:
-    """Each study's bootstrap replicates of a frontier coefficient (for a_vs_tpf's `samples`)."""
+def frontier_samples(fits: Sequence[StudyFits], name: str = "a", method: str = "frontier") -> dict[str, np.ndarray]:
+    """Each study's bootstrap replicates of a coefficient of `method` (for a_vs_tpf's `samples`)."""
     out = {}
     for sf in fits:
-        f = sf.fits.get("frontier")
+        f = sf.fits.get(method)
         if f is not None and f.bootstrap is not None:
             out[sf.study] = np.asarray(f.bootstrap.samples[name], float)
     return out
 
 
 def a_vs_tpf_or_none(
-    table: pd.DataFrame, fits: Sequence[StudyFits] | None = None, n_boot: int = 2000
+    table: pd.DataFrame, fits: Sequence[StudyFits] | None = None, n_boot: int = 2000, method: str = "frontier"
 ) -> LinearLogFit | None:
-    """a_vs_tpf (with each ladder's own bootstrap replicates when `fits` are given), or None when too
-    few ladders gave a usable frontier (tpf_claims then says so)."""
+    """a_vs_tpf (with each ladder's own bootstrap replicates of `method` when `fits` are given), or None
+    when too few ladders gave a usable fit (tpf_claims then says so). Pooled per-level fits (one point per
+    level) keep their points and draw only their replicates."""
+    samples = frontier_samples(fits, method=method) if fits else None
+    pooled = bool(len(table)) and table["seed"].astype(str).str.startswith("pooled").all()
     try:
-        return a_vs_tpf(table, n_boot=n_boot, samples=frontier_samples(fits) if fits else None)
+        return a_vs_tpf(table, n_boot=n_boot, samples=samples, resample_points=not pooled)
     except UserError:
         return None
 

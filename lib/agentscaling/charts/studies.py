@@ -39,7 +39,11 @@ def study_figures(all_fits: Iterable[Any]) -> alt.VConcatChart:
 
 
 def tpf_chart(
-    table: pd.DataFrame, fit: Any = None, paper_fit: dict | None = None, title: str = "a against tokens per frame"
+    table: pd.DataFrame,
+    fit: Any = None,
+    paper_fit: dict | None = None,
+    title: str = "a against tokens per frame",
+    y_title: str = "frontier a (N_opt ∝ C^a)",
 ) -> alt.LayerChart:
     """Fig. 16: every (level, seed) frontier a with its CI, our line (dashed black) and the paper's
     RT-1 line (dotted grey; `paper_fit` holds its a at 16 and 256 tokens and its R)."""
@@ -51,7 +55,7 @@ def tpf_chart(
         .mark_point(filled=True, size=60)
         .encode(
             x=x,
-            y=alt.Y("a:Q", title="frontier a (N_opt ∝ C^a)", scale=alt.Scale(zero=False)),
+            y=alt.Y("a:Q", title=y_title, scale=alt.Scale(zero=False)),
             color="seed:N",
             tooltip=["study", "a", "a_lo", "a_hi"],
         )
