@@ -313,7 +313,11 @@ def correlations(
             continue
         u = _units(matches, study)
         for y in (PLAY_METRIC, "score_margin"):
-            out.append({"study": study, **correlation(u, y, "match", bootstrap, seed)})
+            c = {"study": study, **correlation(u, y, "match", bootstrap, seed)}
+            best, floor = u.groupby("run_key")[y].mean().max(), matches.loc[matches["study"] == "random", y].mean()
+            if best <= floor:  # the correlation then ranks agents that all play worse than chance
+                c["floor"] = f"no checkpoint beats the random policy (best {best:.3g}, random {floor:.3g})"
+            out.append(c)
         # teacher-forced, as the loss itself: a diagnostic of the checkpoints, not the paper's claim
         ol = u.groupby("run_key", as_index=False).first()
         out.append(
@@ -340,6 +344,8 @@ def proxy_claims(corrs: Sequence[dict[str, Any]], preset: str | presets.Preset) 
         note = f"{c['checkpoints']} checkpoints, {c['units_per_checkpoint']} resampled within each"
         if c.get("pearson_lo") is not None:
             note += f"; Pearson r = {c['pearson']:.2f} [{c['pearson_lo']:.2f}, {c['pearson_hi']:.2f}]"
+        if c.get("floor"):
+            note += "; " + c["floor"]
         study = get_study(c["study"], p)
         if getattr(study, "not_measurable", ""):
             note += "; this ladder's losses barely depend on size at this preset"
