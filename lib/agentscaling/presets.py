@@ -314,8 +314,15 @@ CPU = Preset(
         extrapolation=None,
         extrapolation_lr=None,
         # eight sizes, stopping at the paper's 1.08M (the larger ones cost minutes each on 2 cores)
+        # two seeds per size, so that the intervals carry the run-to-run spread (docs/results.md)
         shakespeare=Ladder(
-            (3.81e3, 8.75e3, 2.3e4, 6e4, 1.1e5, 2.8e5, 5.5e5, 1.08e6), 4.0e6, 2048, batch=256, context=16, lr=LM_LR
+            (3.81e3, 8.75e3, 2.3e4, 6e4, 1.1e5, 2.8e5, 5.5e5, 1.08e6),
+            4.0e6,
+            2048,
+            batch=256,
+            context=16,
+            lr=LM_LR,
+            seeds=(0, 1),
         ),
         books_char=Ladder(BOOKS_CHAR_SIZES, 6.0e6, 1024, batch=128, context=64, lr=LM_LR),
         books_bpe=Ladder((4.1e5, 6.2e5, 8.1e5, 1.22e6, 1.66e6), 2.0e6, 256, batch=32, context=64, lr=LM_LR),
@@ -380,7 +387,7 @@ GPU = Preset(
         lr_grid=(2e-4, 4e-4, 7e-4, 1.4e-3, 2.8e-3),
         extrapolation="894M",
         extrapolation_lr=2.8e-4,
-        shakespeare=Ladder(SHAKESPEARE_SIZES, 1.0e8, 8192, batch=512, context=16, lr=LM_LR),
+        shakespeare=Ladder(SHAKESPEARE_SIZES, 1.0e8, 8192, batch=512, context=16, lr=LM_LR, seeds=(0, 1, 2)),
         books_char=Ladder(BOOKS_CHAR_SIZES + (1.5e6, 4e6), 1.2e8, 4096, batch=512, context=64, lr=LM_LR),
         books_bpe=Ladder(BOOKS_BPE_SIZES + (8e6, 16e6), 3.6e7, 4096, batch=512, context=64, lr=LM_LR),
     ),

@@ -106,3 +106,50 @@ def _best(rows: list[dict[str, Any]]) -> float:
     if not ok:
         raise UserError("every run of the LR sweep diverged or failed; lower the grid")
     return float(min(ok, key=lambda r: r["final_loss"])["lr"])
+
+
+def lr_rule_check(
+    preset: str | presets.Preset,
+    store=None,
+    base_name: str = "wm-token-64",
+    factors: tuple[float, ...] = (0.5, 1.0, 2.0),
+    workers: int | None = None,
+    progress: bool = False,
+    device: str | None = None,
+) -> pd.DataFrame:
+    """The learning-rate rule at the far end of the ladder, where it extrapolates most: the base study's
+    largest model trained at the rule's LR times each of `factors` (the lr-sweep's shorter runs). One row
+    per LR with its loss's excess over the best tried; `rule_is_best` marks whether the rule's own LR won
+    and `best_at_edge` whether the best LR is an end of the tried range (then the optimum lies beyond it)."""
+    p = presets.get(preset)
+    device = resolve_device(device or p.device)
+    store = resolve_store(store, p)
+    workers = p.default_workers(device) if workers is None else int(workers)
+    base = get_study(base_name, p)
+    prepared = prepare_studies([base], workers=p.data.workers)[base.name]
+    largest = max(base.sizes, key=lambda z: base.counts(z)["N"])
+    lrs = tuple(float(largest.lr * f) for f in factors)
+    st = lr_sweep_study(p, largest.shape, lrs, base_name)
+    with worker_pool(workers) as executor:
+        sweep(st, store, executor=executor, progress=progress, device=device, prepared={st.name: prepared})
+    res = _final_loss(store, st, prepared)
+    rows = []
+    for f, z in zip(factors, st.sizes):
+        status, loss = res.get(z.label, ("missing", float("nan")))
+        rows.append(
+            {
+                "shape": largest.shape.label,
+                "N": st.counts(z)["N"],
+                "lr": z.lr,
+                "x rule": f,
+                "status": status,
+                "final_loss": loss if status == "done" else float("nan"),
+            }
+        )
+    df = pd.DataFrame(rows)
+    best = df["final_loss"].min()
+    df["excess over best (%)"] = 100.0 * (df["final_loss"] / best - 1.0)
+    i_best = df["final_loss"].idxmin() if df["final_loss"].notna().any() else None
+    df["rule_is_best"] = i_best is not None and float(df.loc[i_best, "x rule"]) == 1.0
+    df["best_at_edge"] = i_best is not None and i_best in (df.index[0], df.index[-1])
+    return df
