@@ -401,10 +401,12 @@ def best_vs_references(matches: pd.DataFrame, metric: str = PLAY_METRIC) -> pd.D
 
 def match_video(ckpts: pd.DataFrame, preset: str | presets.Preset, path: str | Path, steps: int = 150) -> Path:
     """An animated GIF of one match as player 0 sees it, played by the smallest and the largest checkpoint
-    of the first BC study (seed 0 where there is one) and by the demonstrator bot, side by side."""
+    of the first BC study present in BC_STUDIES order (BC-Token first; seed 0 where there is one) and by
+    the demonstrator bot, side by side."""
     p = presets.get(preset)
     st = _play_settings(p)
-    t = ckpts[ckpts["study"] == ckpts["study"].iloc[0]].sort_values(["N", "seed"])
+    study = next(s for s in [*BC_STUDIES, *ckpts["study"]] if (ckpts["study"] == s).any())
+    t = ckpts[ckpts["study"] == study].sort_values(["N", "seed"])
     picks = [t.iloc[0], t[t["N"] == t["N"].max()].iloc[0]]
     steps = min(steps, st["steps"])
     args = dict(matches=1, steps=steps, seed=st["seed"], episode_steps=st["episode_steps"], record=1)
