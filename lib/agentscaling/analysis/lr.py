@@ -3,6 +3,7 @@ size swept down from the previous size's best (notebook 03)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,42 +46,18 @@ def lr_search(
     of it (at most `max_tries`), stopping when the loss stops improving. Every run lands in the store under
     "lr-sweep"; returns one row per run tried with the chosen LR per size marked (and written to
     <store>/lr-sweep/chosen.json)."""
-    p = presets.get(preset)
-    device = resolve_device(device or p.device)
-    store = resolve_store(store, p)
-    workers = p.default_workers(device) if workers is None else int(workers)
-    base = get_study(base_name, p)
-    prepared = prepare_studies([base], workers=p.data.workers)[base.name]
+    ctx = _Sweeper.open(preset, store, base_name, workers, progress, device)
+    p, base = ctx.preset, ctx.base
     shapes = [z.shape for z in sorted(base.sizes, key=lambda z: base.counts(z)["N"])][:n_sizes]
     rows: list[dict[str, Any]] = []
-    with worker_pool(workers) as executor:
-
-        def trial(shape, lrs):
-            st = lr_sweep_study(p, shape, tuple(lrs), base_name)
-            sweep(st, store, executor=executor, progress=progress, device=device, prepared={st.name: prepared})
-            res = _final_loss(store, st, prepared)
-            out = []
-            for z in st.sizes:
-                status, loss = res.get(z.label, ("missing", float("nan")))
-                ok = status == "done" and np.isfinite(loss)
-                out.append(
-                    {
-                        "shape": shape.label,
-                        "N": st.counts(z)["N"],
-                        "lr": z.lr,
-                        "status": status,
-                        "final_loss": loss if ok else float("nan"),
-                    }
-                )
-            return out
-
-        tried = trial(shapes[0], p.ladders.lr_grid)
+    with worker_pool(ctx.workers) as executor:
+        tried = ctx.trial(executor, shapes[0], p.ladders.lr_grid)
         rows += tried
         best = _best(tried)
         for shape in shapes[1:]:
             lr, prev_loss, here = best, float("inf"), []
             for _ in range(max_tries):
-                r = trial(shape, [lr])[0]
+                r = ctx.trial(executor, shape, [lr])[0]
                 here.append(r)
                 if not (r["final_loss"] < prev_loss):
                     break
@@ -96,9 +73,59 @@ def lr_search(
     df["lr_rule"] = [ARENA_LR(n) for n in df["N"]]
     chosen = df[df["chosen"]][["shape", "N", "lr", "final_loss", "lr_rule"]].to_dict("records")
     atomic_write_json(
-        Path(store) / "lr-sweep" / "chosen.json", {"preset": p.name, "base_study": base_name, "chosen": chosen}
+        Path(ctx.store) / "lr-sweep" / "chosen.json", {"preset": p.name, "base_study": base_name, "chosen": chosen}
     )
     return df
+
+
+@dataclass(frozen=True)
+class _Sweeper:
+    """What every LR trial of a base study shares: the preset, device, store, workers and prepared data."""
+
+    preset: presets.Preset
+    device: str
+    store: str
+    workers: int
+    base: Any
+    prepared: Any
+    progress: bool
+    base_name: str
+
+    @classmethod
+    def open(cls, preset, store, base_name: str, workers, progress: bool, device) -> "_Sweeper":
+        p = presets.get(preset)
+        device = resolve_device(device or p.device)
+        workers = p.default_workers(device) if workers is None else int(workers)
+        base = get_study(base_name, p)
+        prepared = prepare_studies([base], workers=p.data.workers)[base.name]
+        return cls(p, device, resolve_store(store, p), workers, base, prepared, progress, base_name)
+
+    def trial(self, executor, shape, lrs) -> list[dict[str, Any]]:
+        """Train `shape` at each LR (the lr-sweep study's shorter runs); one row per LR."""
+        st = lr_sweep_study(self.preset, shape, tuple(float(x) for x in lrs), self.base_name)
+        sweep(
+            st,
+            self.store,
+            executor=executor,
+            progress=self.progress,
+            device=self.device,
+            prepared={st.name: self.prepared},
+        )
+        res = _final_loss(self.store, st, self.prepared)
+        out = []
+        for z in st.sizes:
+            status, loss = res.get(z.label, ("missing", float("nan")))
+            ok = status == "done" and np.isfinite(loss)
+            out.append(
+                {
+                    "shape": shape.label,
+                    "N": st.counts(z)["N"],
+                    "lr": z.lr,
+                    "status": status,
+                    "final_loss": loss if ok else float("nan"),
+                }
+            )
+        return out
 
 
 def _best(rows: list[dict[str, Any]]) -> float:
@@ -121,31 +148,12 @@ def lr_rule_check(
     largest model trained at the rule's LR times each of `factors` (the lr-sweep's shorter runs). One row
     per LR with its loss's excess over the best tried; `rule_is_best` marks whether the rule's own LR won
     and `best_at_edge` whether the best LR is an end of the tried range (then the optimum lies beyond it)."""
-    p = presets.get(preset)
-    device = resolve_device(device or p.device)
-    store = resolve_store(store, p)
-    workers = p.default_workers(device) if workers is None else int(workers)
-    base = get_study(base_name, p)
-    prepared = prepare_studies([base], workers=p.data.workers)[base.name]
-    largest = max(base.sizes, key=lambda z: base.counts(z)["N"])
-    lrs = tuple(float(largest.lr * f) for f in factors)
-    st = lr_sweep_study(p, largest.shape, lrs, base_name)
-    with worker_pool(workers) as executor:
-        sweep(st, store, executor=executor, progress=progress, device=device, prepared={st.name: prepared})
-    res = _final_loss(store, st, prepared)
-    rows = []
-    for f, z in zip(factors, st.sizes):
-        status, loss = res.get(z.label, ("missing", float("nan")))
-        rows.append(
-            {
-                "shape": largest.shape.label,
-                "N": st.counts(z)["N"],
-                "lr": z.lr,
-                "x rule": f,
-                "status": status,
-                "final_loss": loss if status == "done" else float("nan"),
-            }
-        )
+    ctx = _Sweeper.open(preset, store, base_name, workers, progress, device)
+    largest = max(ctx.base.sizes, key=lambda z: ctx.base.counts(z)["N"])
+    with worker_pool(ctx.workers) as executor:
+        rows = ctx.trial(executor, largest.shape, [largest.lr * f for f in factors])
+    for f, r in zip(factors, rows):
+        r["x rule"] = f
     df = pd.DataFrame(rows)
     best = df["final_loss"].min()
     df["excess over best (%)"] = 100.0 * (df["final_loss"] / best - 1.0)

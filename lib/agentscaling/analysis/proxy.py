@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from .. import presets
 from ..charts.images import image_grid, save_gif, save_png, side_by_side
 from ..data.dataset import TrajectoryDataset
+from ..errors import UserError
 from ..evaluate import (
     MarginalPolicy,
     RandomPolicy,
@@ -127,6 +128,8 @@ def play_table(ckpts: pd.DataFrame, preset: str | presets.Preset, progress: bool
     on recorded test play with the real history), and the same matches played by three references: a
     uniform-random policy, a policy drawing from the demonstrators' marginal action distribution (blind to
     the frames), and the demonstrators themselves (the bots)."""
+    if ckpts.empty:
+        raise UserError("no finished BC checkpoint to put in the arena: train the BC studies first")
     p = presets.get(preset)
     s = p.proxy
     st = _play_settings(p)
@@ -190,6 +193,14 @@ def _clips(ckpt, s: presets.ProxySettings):
     return f, a, codes
 
 
+def _imagine(ckpt, a: np.ndarray, codes: np.ndarray, s: presets.ProxySettings) -> tuple[np.ndarray, np.ndarray]:
+    """The checkpoint's rollout of the clips (from their first frame's codes and real actions): imagined
+    codes [C, H, k] and their decoded frames [C, H, S, S, 3]."""
+    gen = rollout(ckpt, codes[:, 0], a, greedy=s.greedy, seed=s.seed)
+    frames = ckpt.tokenizer.decode(gen.reshape(-1, gen.shape[-1]))
+    return gen, frames.reshape(*gen.shape[:2], *frames.shape[1:])
+
+
 def rollout_references(ckpt, s: presets.ProxySettings) -> pd.DataFrame:
     """On the same clips: the tokenizer's reconstruction of the real frames (the best any world model can
     do through this tokenizer) and a model of no motion (the first frame, copied)."""
@@ -214,8 +225,7 @@ def rollout_table(ckpts: pd.DataFrame, preset: str | presets.Preset, progress: b
         def run(r=r) -> pd.DataFrame:
             ckpt = load_checkpoint(r.run_dir)
             f, a, codes = _clips(ckpt, s)
-            imagined = rollout(ckpt, codes[:, 0], a, greedy=s.greedy, seed=s.seed)
-            decoded = ckpt.tokenizer.decode(imagined.reshape(-1, imagined.shape[-1])).reshape(f[:, 1:].shape)
+            imagined, decoded = _imagine(ckpt, a, codes, s)
             return rollout_metrics(f[:, 1:], decoded, codes[:, 1:], imagined)
 
         df = _cached(r.run_dir, "rollout", settings, run)
@@ -278,7 +288,7 @@ def correlation(
         rs.append(stats.spearmanr(lb, vb).statistic)
         rp.append(stats.pearsonr(lb, vb).statistic)
     rs, rp = np.array(rs, float), np.array(rp, float)
-    rs = rs[np.isfinite(rs)]
+    rs, rp = rs[np.isfinite(rs)], rp[np.isfinite(rp)]
     out.update(
         spearman_lo=float(np.quantile(rs, 0.025)) if len(rs) else None,
         spearman_hi=float(np.quantile(rs, 0.975)) if len(rs) else None,
@@ -427,18 +437,19 @@ def rollout_pictures(ckpts: pd.DataFrame, preset: str | presets.Preset, png: str
     checkpoint's imagined)."""
     s = presets.get(preset).proxy
     t = ckpts.sort_values(["N", "seed"])
-    imagined = {}
-    for r in (t.iloc[0], t[t["N"] == t["N"].max()].iloc[0]):
+    picks = [t.iloc[0], t[t["N"] == t["N"].max()].iloc[0]]  # smallest, largest
+    imagined = []
+    for r in picks:
         ckpt = load_checkpoint(r["run_dir"])
         f, a, codes = _clips(ckpt, s)
-        gen = rollout(ckpt, codes[:, 0], a, greedy=s.greedy, seed=s.seed)
-        imagined[r["size"]] = ckpt.tokenizer.decode(gen.reshape(-1, gen.shape[-1])).reshape(f[:, 1:].shape)
-    small, large = list(imagined)
+        imagined.append(_imagine(ckpt, a, codes, s)[1])
+    small, large = imagined
     rows = []
     for c in range(min(3, len(f))):
-        rows += [f[c, 1:], imagined[large][c]]
+        rows += [f[c, 1:], large[c]]
     save_png(image_grid(rows, scale=2), png)
-    video = side_by_side([f[0, 1:], imagined[large][0], imagined[small][0]], ["real", f"wm {large}", f"wm {small}"])
+    labels = ["real", f"wm {picks[1]['size']}", f"wm {picks[0]['size']}"]
+    video = side_by_side([f[0, 1:], large[0], small[0]], labels)
     save_gif(video, gif, fps=2.0)
     return Path(png), Path(gif)
 

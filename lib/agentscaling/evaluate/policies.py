@@ -45,7 +45,7 @@ class RandomPolicy:
         return self.rng.integers(0, ACTION_NVEC, size=(len(frames), N_DIMS)).astype(np.uint8)
 
 
-class MarginalPolicy:
+class MarginalPolicy(RandomPolicy):
     """Every dimension drawn from the demonstrators' marginal distribution, blind to the frames: what an
     agent that imitates the action statistics but not the game would do (the imitation floor)."""
 
@@ -54,14 +54,7 @@ class MarginalPolicy:
     def __init__(self, actions: np.ndarray, seed: int = 0, frame_size: int = 64):
         a = np.asarray(actions).reshape(-1, N_DIMS)
         self.probs = [np.bincount(a[:, d], minlength=n) / len(a) for d, n in enumerate(ACTION_NVEC)]
-        self.seed, self.frame_size = seed, frame_size
-        self.reset(0)
-
-    def reset(self, n: int) -> None:
-        self.rng = np.random.default_rng(self.seed)
-
-    def teacher_force(self, actions: np.ndarray) -> None:
-        """Blind to its history: nothing to replace."""
+        super().__init__(seed, frame_size)
 
     def act(self, frames: np.ndarray) -> np.ndarray:
         B = len(frames)

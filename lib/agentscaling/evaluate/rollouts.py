@@ -30,7 +30,8 @@ def held_out_clips(ds: TrajectoryDataset, n_clips: int, horizon: int, seed: int 
     """(real frames uint8 [C, horizon+1, S, S, 3], real actions uint8 [C, horizon+1, 16]) of `n_clips`
     clips drawn (seeded) from the episodes of `split`, which no model trained or validated on."""
     rng = np.random.default_rng(seed)
-    ids = [e for e in ds.split_ids(split) if ds.episodes.loc[ds.episodes.episode_id == e, "length"].iloc[0] > horizon]
+    lengths = ds.episodes.set_index("episode_id")["length"]
+    ids = [e for e in ds.split_ids(split) if int(lengths.loc[e]) > horizon]
     if not ids:
         raise ValueError(f"no {split} episode is longer than {horizon} frames")
     frames, actions = [], []

@@ -40,11 +40,7 @@ class CausalSelfAttention(nn.Module):
 
     def mix(self, x: torch.Tensor) -> torch.Tensor:
         """The heads' outputs, concatenated, before the output projection."""
-        B, T, C = x.shape
-        q, k, v = self.qkv(x).split(C, dim=2)
-        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return y.transpose(1, 2).reshape(B, T, C)
+        return self.mix_cached(x, None)[0]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(self.mix(x))
@@ -85,8 +81,7 @@ class Block(nn.Module):
         self.mlp = MLP(c)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = residual_linear(x, self.attn.mix(self.ln1(x)), self.attn.proj)
-        return residual_linear(x, self.mlp.hidden(self.ln2(x)), self.mlp.proj)
+        return self.forward_cached(x, None)[0]
 
     def forward_cached(self, x: torch.Tensor, past: KV | None) -> tuple[torch.Tensor, KV]:
         h, kv = self.attn.mix_cached(self.ln1(x), past)

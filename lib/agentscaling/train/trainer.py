@@ -154,13 +154,16 @@ def _split_loss(out: LossOut) -> tuple[torch.Tensor, dict[str, float]]:
     return (out[0], out[1]) if isinstance(out, tuple) else (out, {})
 
 
+def _batch_rows(batch: Batch) -> int:
+    return int(batch.get("x", next(iter(batch.values()))).shape[0])
+
+
 def split_batch(batch: Batch, k: int) -> list[Batch]:
     """`batch` cut into `k` micro-batches along its first dimension (that of batch['x'], else of its
     first tensor); tensors with another first dimension (a shared mask, say) go whole into each."""
     if k == 1:
         return [batch]
-    lead = batch.get("x", next(iter(batch.values())))
-    n = lead.shape[0]
+    n = _batch_rows(batch)
     if k > n:
         raise ValueError(f"cannot split a batch of {n} into {k} micro-batches")
     bounds = np.linspace(0, n, k + 1).round().astype(int)
@@ -362,10 +365,6 @@ def train(
         wall_s=wall,
         extra={"config": asdict(cfg), "throughput": speed, "micro_batches": micro},
     )
-
-
-def _batch_rows(batch: Batch) -> int:
-    return int(batch.get("x", next(iter(batch.values()))).shape[0])
 
 
 def _accumulate(model, loss_fn, chunks: list[Batch], autocast) -> tuple[torch.Tensor, dict[str, float]]:
